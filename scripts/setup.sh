@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs everything Pullback needs on a fresh Debian machine, idempotently:
+# each step checks first and skips what is already there (see ../shared/SETUP.md for timings).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+SUDO=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+
+# Browser + driver for wasm-bindgen-test and the playwright end-to-end tests.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  log "installing chromium + chromium-driver (apt)"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver
+else
+  log "chromium present"
+fi
+
+for comp in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$comp"; then
+    log "adding rust component $comp"
+    rustup component add "$comp"
+  fi
+done
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! command -v wasm-pack >/dev/null 2>&1 || ! wasm-pack --version | grep -q '0\.15\.1'; then
+  log "installing wasm-pack 0.15.1 (cargo, ~3 min)"
+  cargo install --locked wasm-pack --version 0.15.1
+fi
+
+# The CLI must match the wasm-bindgen crate version pinned in Cargo.toml exactly.
+# Not --locked: its lockfile pins a crate version the registry lacks.
+if ! command -v wasm-bindgen >/dev/null 2>&1 || ! wasm-bindgen --version | grep -q '0\.2\.130'; then
+  log "installing wasm-bindgen-cli 0.2.130 (cargo, ~3 min)"
+  cargo install wasm-bindgen-cli --version 0.2.130
+fi
+
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/binaryen ]; then
+  log "installing npm packages (playwright-core, binaryen)"
+  npm ci --no-audit --no-fund --silent
+fi
+log "toolchain ready"

@@ -1,0 +1,241 @@
+//! `pullback`: run scenarios natively, write JSON traces and SVG figures.
+//!
+//! Exit status: 0 on success, 2 for a bad command line or scenario (one line on stderr naming the
+//! field), 1 when a file cannot be read or written.
+
+use plotters::prelude::*;
+use pullback::plot::cost::CostFigure;
+use pullback::scenario::Scenario;
+use pullback::session::Session;
+use pullback::{presets, Error};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+const USAGE: &str = "\
+pullback — geometrically adapted gradient flows (Chen, arXiv 2311.15487)
+
+USAGE:
+  pullback run SCENARIO.json|PRESET [--out TRACE.json] [--svg DIR] [--flow FLOW] [--quiet]
+      Integrate a scenario (a JSON file, or a preset name) and write its trace.
+      --out FILE   write the trace JSON here (default: print a summary only)
+      --svg DIR    write DIR/cost.svg (cost vs s, theory line, stopping times)
+      --flow FLOW  override the flow: standard | adapted | homotopy:ALPHA
+      --quiet      no summary on stderr
+  pullback presets
+      List the presets, one per line: name, a tab, what it shows.
+  pullback show PRESET
+      Print a preset's scenario JSON (a starting point for your own).
+  pullback help
+";
+
+enum Failure {
+    Usage(String),
+    Io(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Io(m) => Failure::Io(m),
+            other => Failure::Usage(other.to_string()),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match dispatch(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Io(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dispatch(args: &[String]) -> Result<(), Failure> {
+    match args.first().map(String::as_str) {
+        None | Some("help") | Some("--help") | Some("-h") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some("presets") => {
+            for p in presets::all() {
+                println!("{}\t{}", p.name, p.summary);
+            }
+            Ok(())
+        }
+        Some("show") => {
+            let name = args.get(1).ok_or_else(|| {
+                Failure::Usage("show: which preset? (see `pullback presets`)".into())
+            })?;
+            let p = presets::find(name).ok_or_else(|| unknown_preset(name))?;
+            println!("{}", p.scenario.to_json());
+            Ok(())
+        }
+        Some("run") => run(&args[1..]),
+        Some(other) => Err(Failure::Usage(format!(
+            "unknown command `{other}`; try `pullback help`"
+        ))),
+    }
+}
+
+fn unknown_preset(name: &str) -> Failure {
+    let names: Vec<&str> = presets::all().iter().map(|p| p.name).collect();
+    Failure::Usage(format!(
+        "`{name}` is neither a readable file nor a preset; presets: {}",
+        names.join(", ")
+    ))
+}
+
+struct RunArgs {
+    source: String,
+    out: Option<PathBuf>,
+    svg: Option<PathBuf>,
+    flow: Option<String>,
+    quiet: bool,
+}
+
+fn parse_run_args(args: &[String]) -> Result<RunArgs, Failure> {
+    let mut it = args.iter();
+    let mut ra = RunArgs {
+        source: String::new(),
+        out: None,
+        svg: None,
+        flow: None,
+        quiet: false,
+    };
+    let value = |it: &mut std::slice::Iter<String>, flag: &str| {
+        it.next()
+            .cloned()
+            .ok_or_else(|| Failure::Usage(format!("{flag} needs a value")))
+    };
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--out" | "-o" => ra.out = Some(value(&mut it, a)?.into()),
+            "--svg" => ra.svg = Some(value(&mut it, a)?.into()),
+            "--flow" => ra.flow = Some(value(&mut it, a)?),
+            "--quiet" | "-q" => ra.quiet = true,
+            s if s.starts_with('-') => {
+                return Err(Failure::Usage(format!("run: unknown option `{s}`")))
+            }
+            s if ra.source.is_empty() => ra.source = s.to_string(),
+            s => return Err(Failure::Usage(format!("run: unexpected argument `{s}`"))),
+        }
+    }
+    if ra.source.is_empty() {
+        return Err(Failure::Usage(
+            "run: give a scenario file or a preset name".into(),
+        ));
+    }
+    Ok(ra)
+}
+
+fn load_scenario(source: &str) -> Result<Scenario, Failure> {
+    let path = Path::new(source);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::Io(format!("cannot read {source}: {e}")))?;
+        // A trace file reruns its scenario.
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+            if v.get("format").and_then(|f| f.as_str()) == Some("pullback-trace") {
+                let sc = v.get("scenario").cloned().unwrap_or_default();
+                return Scenario::from_json(&sc.to_string())
+                    .map_err(|e| Failure::Usage(format!("{source}: scenario.{e}")));
+            }
+        }
+        return Scenario::from_json(&text).map_err(|e| Failure::Usage(format!("{source}: {e}")));
+    }
+    presets::find(source)
+        .map(|p| p.scenario)
+        .ok_or_else(|| unknown_preset(source))
+}
+
+fn parse_flow(s: &str) -> Result<pullback::flow::FlowSpec, Failure> {
+    use pullback::flow::FlowSpec;
+    let f = match s {
+        "standard" => FlowSpec::Standard,
+        "adapted" => FlowSpec::Adapted,
+        _ => match s.strip_prefix("homotopy:").map(str::parse::<f64>) {
+            Some(Ok(alpha)) => FlowSpec::Homotopy { alpha },
+            _ => {
+                return Err(Failure::Usage(format!(
+                    "--flow: `{s}` is not standard, adapted or homotopy:ALPHA"
+                )))
+            }
+        },
+    };
+    f.validate()?;
+    Ok(f)
+}
+
+fn run(args: &[String]) -> Result<(), Failure> {
+    let ra = parse_run_args(args)?;
+    let mut scenario = load_scenario(&ra.source)?;
+    if let Some(f) = &ra.flow {
+        scenario.flow = parse_flow(f)?;
+    }
+    let t0 = Instant::now();
+    let mut session = Session::new(&scenario)?;
+    session.run();
+    let secs = t0.elapsed().as_secs_f64();
+    let trace = session.trace();
+    if !ra.quiet {
+        let st = trace.stats;
+        eprintln!(
+            "{}: K = {}, QN = {} ({}), flow {}, {}",
+            scenario.name.as_deref().unwrap_or(&ra.source),
+            trace.k,
+            trace.q * trace.n,
+            trace.regime.name(),
+            trace.flow,
+            scenario.integrator.name()
+        );
+        eprintln!(
+            "  C(0) = {:.6e} → C = {:.6e} at s = {:.6} ({}), rank D = {}",
+            trace.initial_cost,
+            trace.final_state.cost,
+            trace.final_state.s,
+            trace.final_state.reason,
+            trace.samples.last().map_or(0, |s| s.rank)
+        );
+        if let Some(p) = trace.predicted_stopping_time {
+            match trace.measured_stopping_time {
+                Some(m) => eprintln!(
+                    "  stopping time: predicted {p:.6}, measured {m:.6} (relative difference {:.1e})",
+                    (m - p).abs() / p.max(f64::MIN_POSITIVE)
+                ),
+                None => eprintln!("  stopping time: predicted {p:.6}, not reached"),
+            }
+        }
+        eprintln!(
+            "  {} steps ({} rejected), {} field evaluations, {:.3} s",
+            st.steps, st.rejected, st.evals, secs
+        );
+        for e in trace.events.iter().filter(|e| e.kind != "rank_change") {
+            eprintln!("  event at s = {:.6}: {} — {}", e.s, e.kind, e.message);
+        }
+    }
+    if let Some(out) = &ra.out {
+        std::fs::write(out, trace.to_json())
+            .map_err(|e| Failure::Io(format!("cannot write {}: {e}", out.display())))?;
+    }
+    if let Some(dir) = &ra.svg {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Io(format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join("cost.svg");
+        let fig = CostFigure::from_traces(&[&trace]);
+        let area = SVGBackend::new(&path, (800, 500)).into_drawing_area();
+        pullback::plot::cost::draw(&area, &fig).map_err(Failure::Io)?;
+        drop(area);
+        if !ra.quiet {
+            eprintln!("  wrote {}", path.display());
+        }
+    }
+    Ok(())
+}

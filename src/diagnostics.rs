@@ -1,0 +1,161 @@
+//! Per-sample diagnostics: cost, rank and spectrum of `D`, the trapping ratio `ρ`, the projected
+//! gradient, neural-collapse statistics, and the a-priori stopping time (2.41).
+
+use crate::error::Result;
+use crate::flow::{Model, Workspace};
+use crate::linalg::{self};
+use serde::{Deserialize, Serialize};
+
+/// Everything recorded about the state at one `s`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Flow time `s`.
+    pub s: f64,
+    /// Cost `C = |x̲ − y̲|²/(2N)`.
+    pub cost: f64,
+    /// Numerical rank of `D` (relative tolerance `rank_rtol` of the trace).
+    pub rank: usize,
+    /// Largest singular value of `D`.
+    pub sigma_max: f64,
+    /// Smallest of the `min(QN, K)` singular values of `D`.
+    pub sigma_min: f64,
+    /// `λ_min(DDᵀ)` (the NTK): `σ_{QN}²` when `K ≥ QN`, else 0.
+    pub lambda_min: f64,
+    /// Trapping ratio `ρ = |Dᵀ∇ₓC| / |∇ₓC|` (Prop 3.1); 0 when `∇ₓC = 0`.
+    pub rho: f64,
+    /// `|∇ₓC|`.
+    pub grad_x_norm: f64,
+    /// `|𝒫∇ₓC|`, the part of the output gradient the adapted flow can follow.
+    pub proj_grad_norm: f64,
+    /// `(N/2)|𝒫^⊥∇ₓC|²`: the cost the adapted flow cannot remove here (Thm 5.1, (5.7)).
+    pub perp_cost: f64,
+    /// Per class `c`: RMS distance of the outputs `x_j`, `ω(j) = c`, to their class mean.
+    pub class_spread: Vec<f64>,
+    /// Per class `c`: distance of the class mean of the outputs to the target `y_c`.
+    pub class_mean_distance: Vec<f64>,
+    /// `θ(s)`, when the scenario records it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theta: Option<Vec<f64>>,
+    /// `x̲(s)` (sample-major), when the scenario records it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Vec<f64>>,
+    /// All singular values of `D`, descending, when the scenario records them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub singular_values: Option<Vec<f64>>,
+}
+
+/// What to store besides the scalar diagnostics.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Keep {
+    /// Store `θ`.
+    pub theta: bool,
+    /// Store `x̲`.
+    pub outputs: bool,
+    /// Store the singular values of `D`.
+    pub singular_values: bool,
+}
+
+/// Computes a [`Sample`] at `θ` (evaluating into `ws`).
+///
+/// Errors: non-finite outputs or a failed SVD.
+pub fn sample(
+    model: &Model,
+    ws: &mut Workspace,
+    theta: &[f64],
+    s: f64,
+    rank_rtol: f64,
+    keep: Keep,
+) -> Result<Sample> {
+    ws.evaluate(model, theta)?;
+    let grad_x = ws.grad_x().to_vec();
+    let gnorm = linalg::norm(&grad_x);
+    let rho = if gnorm > 0.0 {
+        linalg::norm(&ws.grad_theta()) / gnorm
+    } else {
+        0.0
+    };
+    let (class_spread, class_mean_distance) = neural_collapse(model, ws.outputs());
+    let outputs = keep.outputs.then(|| ws.outputs().to_vec());
+    let cost = ws.cost();
+    let svd = ws.svd(rank_rtol)?;
+    let proj = svd.project_output(&grad_x);
+    let perp: Vec<f64> = grad_x.iter().zip(&proj).map(|(g, p)| g - p).collect();
+    let n = model.n() as f64;
+    Ok(Sample {
+        s,
+        cost,
+        rank: svd.rank(),
+        sigma_max: svd.sigma_max(),
+        sigma_min: svd.sigma_min(),
+        lambda_min: svd.lambda_min_ntk(),
+        rho,
+        grad_x_norm: gnorm,
+        proj_grad_norm: linalg::norm(&proj),
+        perp_cost: 0.5 * n * linalg::dot(&perp, &perp),
+        class_spread,
+        class_mean_distance,
+        theta: keep.theta.then(|| theta.to_vec()),
+        outputs,
+        singular_values: keep.singular_values.then(|| svd.sigma.clone()),
+    })
+}
+
+/// Neural-collapse statistics of stacked outputs: per class the RMS spread around the class mean
+/// and the distance of the class mean to its target. Under the full-rank adapted flow both decay
+/// exactly like `e^{−s/N}` (every `x_j − y_ω(j)` does).
+pub fn neural_collapse(model: &Model, outputs: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let q = model.q();
+    let classes = model.data.classes();
+    let mut mean = vec![vec![0.0; q]; classes];
+    let mut count = vec![0usize; classes];
+    for (j, &c) in model.data.labels.iter().enumerate() {
+        count[c] += 1;
+        for (m, x) in mean[c].iter_mut().zip(&outputs[j * q..(j + 1) * q]) {
+            *m += x;
+        }
+    }
+    for (m, &k) in mean.iter_mut().zip(&count) {
+        if k > 0 {
+            m.iter_mut().for_each(|v| *v /= k as f64);
+        }
+    }
+    let mut spread = vec![0.0; classes];
+    for (j, &c) in model.data.labels.iter().enumerate() {
+        spread[c] += outputs[j * q..(j + 1) * q]
+            .iter()
+            .zip(&mean[c])
+            .map(|(x, m)| (x - m) * (x - m))
+            .sum::<f64>();
+    }
+    let spread = spread
+        .iter()
+        .zip(&count)
+        .map(|(s, &k)| if k > 0 { (s / k as f64).sqrt() } else { 0.0 })
+        .collect();
+    let dist = mean
+        .iter()
+        .zip(&model.data.targets)
+        .zip(&count)
+        .map(|((m, y), &k)| {
+            if k > 0 {
+                m.iter()
+                    .zip(y)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+                    .sqrt()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    (spread, dist)
+}
+
+/// A-priori stopping time (2.41): `s_ε = (N/2) log(C(0)/ε)`, or 0 when `C(0) ≤ ε`.
+pub fn predicted_stopping_time(n: usize, c0: f64, eps: f64) -> f64 {
+    if c0 <= eps {
+        0.0
+    } else {
+        0.5 * n as f64 * (c0 / eps).ln()
+    }
+}

@@ -1,0 +1,237 @@
+//! Rank-revealing solves with the Jacobian: `D⁺ g`, the output projector `𝒫`, singular values.
+//!
+//! One thin SVD of `D` serves every regime of the adapted flow (MATH.md, "Key fact"): singular
+//! values `σ_i > rtol · σ_max` count towards the numerical rank, the rest are treated as zero.
+//! We never form `(DDᵀ)⁻¹` or `(DᵀD)⁻¹` here; the closed forms of the paper live in
+//! [`crate::flow::closed_form`] as independent checks.
+
+use crate::error::{Error, Result};
+use nalgebra::{DMatrix, DVector};
+
+/// Default relative rank tolerance on the singular values of `D`.
+pub const DEFAULT_RANK_RTOL: f64 = 1e-10;
+
+/// Thin SVD of a Jacobian `D ∈ R^{QN×K}`, given through its transpose, with a rank decision.
+#[derive(Debug, Clone)]
+pub struct JacobianSvd {
+    /// Singular values of `D`, descending (`min(QN, K)` of them).
+    pub sigma: Vec<f64>,
+    /// Right singular vectors of `D` (in `R^K`) as columns, in the order of `sigma`.
+    theta_vecs: DMatrix<f64>,
+    /// Left singular vectors of `D` (in `R^{QN}`) as columns, in the order of `sigma`.
+    output_vecs: DMatrix<f64>,
+    rank: usize,
+    rtol: f64,
+}
+
+impl JacobianSvd {
+    /// Decomposes `D = dtᵀ` (`dt ∈ R^{K×QN}`) and decides the rank with relative tolerance `rtol`.
+    ///
+    /// Errors: a non-finite entry ([`Error::NonFinite`]) or an SVD that fails to converge.
+    pub fn new(dt: &DMatrix<f64>, rtol: f64) -> Result<Self> {
+        if let Some(i) = dt.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite(format!(
+                "Jacobian entry {i} is {}",
+                dt.as_slice()[i]
+            )));
+        }
+        let (k, qn) = dt.shape();
+        let p = k.min(qn);
+        if p == 0 {
+            return Ok(JacobianSvd {
+                sigma: vec![],
+                theta_vecs: DMatrix::zeros(k, 0),
+                output_vecs: DMatrix::zeros(qn, 0),
+                rank: 0,
+                rtol,
+            });
+        }
+        let svd = dt
+            .clone()
+            .try_svd(true, true, f64::EPSILON, 100_000)
+            .ok_or_else(|| Error::NonFinite("the SVD of the Jacobian did not converge".into()))?;
+        let u = svd.u.expect("requested U");
+        let v_t = svd.v_t.expect("requested Vᵀ");
+        let mut order: Vec<usize> = (0..p).collect();
+        order.sort_by(|&a, &b| svd.singular_values[b].total_cmp(&svd.singular_values[a]));
+        let sigma: Vec<f64> = order.iter().map(|&i| svd.singular_values[i]).collect();
+        let theta_vecs = DMatrix::from_fn(k, p, |r, c| u[(r, order[c])]);
+        let output_vecs = DMatrix::from_fn(qn, p, |r, c| v_t[(order[c], r)]);
+        let rank = numerical_rank(&sigma, rtol);
+        Ok(JacobianSvd {
+            sigma,
+            theta_vecs,
+            output_vecs,
+            rank,
+            rtol,
+        })
+    }
+
+    /// Numerical rank: the number of `σ_i > rtol · σ_max`.
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// The relative tolerance the rank was decided with.
+    pub fn rtol(&self) -> f64 {
+        self.rtol
+    }
+
+    /// `σ_max(D)` (0 for an empty matrix).
+    pub fn sigma_max(&self) -> f64 {
+        self.sigma.first().copied().unwrap_or(0.0)
+    }
+
+    /// Smallest of the `min(QN, K)` singular values.
+    pub fn sigma_min(&self) -> f64 {
+        self.sigma.last().copied().unwrap_or(0.0)
+    }
+
+    /// `λ_min(DDᵀ)`: `σ_{QN}²` when `K ≥ QN`, else 0 (then `DDᵀ` has rank at most `K < QN`).
+    pub fn lambda_min_ntk(&self) -> f64 {
+        let qn = self.output_vecs.nrows();
+        if self.sigma.len() == qn {
+            self.sigma_min().powi(2)
+        } else {
+            0.0
+        }
+    }
+
+    /// `D⁺ g ∈ R^K` for `g ∈ R^{QN}`: the minimum-norm least-squares solution of `D v = g`.
+    pub fn pinv_apply(&self, g: &[f64]) -> Vec<f64> {
+        let r = self.rank;
+        let mut coef = vec![0.0; r];
+        for (i, c) in coef.iter_mut().enumerate() {
+            let dot: f64 = self
+                .output_vecs
+                .column(i)
+                .iter()
+                .zip(g)
+                .map(|(a, b)| a * b)
+                .sum();
+            *c = dot / self.sigma[i];
+        }
+        let mut v = vec![0.0; self.theta_vecs.nrows()];
+        for (i, c) in coef.iter().enumerate() {
+            for (vi, ui) in v.iter_mut().zip(self.theta_vecs.column(i).iter()) {
+                *vi += c * ui;
+            }
+        }
+        v
+    }
+
+    /// `𝒫 g`: orthogonal projection of `g ∈ R^{QN}` onto `range D` (the numerical one).
+    pub fn project_output(&self, g: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; g.len()];
+        for i in 0..self.rank {
+            let col = self.output_vecs.column(i);
+            let dot: f64 = col.iter().zip(g).map(|(a, b)| a * b).sum();
+            for (o, c) in out.iter_mut().zip(col.iter()) {
+                *o += dot * c;
+            }
+        }
+        out
+    }
+
+    /// The projector `𝒫 ∈ R^{QN×QN}` onto `range D` (1.36), formed explicitly (for tests and plots).
+    pub fn output_projector(&self) -> DMatrix<f64> {
+        let v = self.output_vecs.columns(0, self.rank);
+        v * v.transpose()
+    }
+
+    /// The projector `P = Pen[D] D ∈ R^{K×K}` onto `range Dᵀ` (1.29), formed explicitly.
+    pub fn theta_projector(&self) -> DMatrix<f64> {
+        let u = self.theta_vecs.columns(0, self.rank);
+        u * u.transpose()
+    }
+
+    /// `Pen[D] = D⁺ ∈ R^{K×QN}`, formed explicitly (for tests).
+    pub fn pinv(&self) -> DMatrix<f64> {
+        let r = self.rank;
+        let mut m = DMatrix::zeros(self.theta_vecs.nrows(), self.output_vecs.nrows());
+        for i in 0..r {
+            let u = self.theta_vecs.column(i);
+            let v = self.output_vecs.column(i);
+            m.ger(1.0 / self.sigma[i], &u, &v, 1.0);
+        }
+        m
+    }
+
+    /// Right singular vectors of `D` (columns, in `R^K`), in the order of [`Self::sigma`].
+    pub fn theta_vectors(&self) -> &DMatrix<f64> {
+        &self.theta_vecs
+    }
+
+    /// Left singular vectors of `D` (columns, in `R^{QN}`), in the order of [`Self::sigma`].
+    pub fn output_vectors(&self) -> &DMatrix<f64> {
+        &self.output_vecs
+    }
+}
+
+/// Number of `sigma` entries above `rtol · max(sigma)`.
+pub fn numerical_rank(sigma: &[f64], rtol: f64) -> usize {
+    let max = sigma.iter().copied().fold(0.0, f64::max);
+    if max == 0.0 {
+        return 0;
+    }
+    sigma.iter().filter(|&&s| s > rtol * max).count()
+}
+
+/// Euclidean norm of a slice.
+pub fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|a| a * a).sum::<f64>().sqrt()
+}
+
+/// Dot product of two slices of equal length.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Largest absolute entry of `a - b`, relative to the largest absolute entry of `b` (or 1).
+pub fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
+    let scale = b
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        .max(f64::MIN_POSITIVE);
+    a.iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+        / scale
+}
+
+/// Solves `A x = b` for symmetric positive definite `A` by Cholesky.
+///
+/// Errors: [`Error::Singular`] naming `what` when `A` is not numerically positive definite.
+pub fn cholesky_solve(a: DMatrix<f64>, b: &DVector<f64>, what: &str) -> Result<DVector<f64>> {
+    let chol = nalgebra::Cholesky::new(a).ok_or_else(|| {
+        Error::Singular(format!("{what} is not positive definite (Cholesky failed)"))
+    })?;
+    Ok(chol.solve(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pinv_of_a_rank_deficient_matrix_is_minimum_norm() {
+        // D = [[1, 0, 0], [0, 0, 0]]: rank 1; D⁺ g = (g₁, 0, 0).
+        let d = DMatrix::from_row_slice(2, 3, &[1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        let svd = JacobianSvd::new(&d.transpose(), 1e-10).unwrap();
+        assert_eq!(svd.rank(), 1);
+        let v = svd.pinv_apply(&[2.0, 5.0]);
+        assert!(max_rel_diff(&v, &[2.0, 0.0, 0.0]) < 1e-14);
+        let p = svd.project_output(&[2.0, 5.0]);
+        assert!(max_rel_diff(&p, &[2.0, 0.0]) < 1e-14);
+        assert_eq!(svd.lambda_min_ntk(), 0.0);
+    }
+
+    #[test]
+    fn non_finite_jacobian_is_an_error() {
+        let d = DMatrix::from_row_slice(1, 2, &[1.0, f64::NAN]);
+        assert!(matches!(
+            JacobianSvd::new(&d, 1e-10),
+            Err(Error::NonFinite(_))
+        ));
+    }
+}

@@ -1,0 +1,184 @@
+//! Cost against flow time on a log scale: one curve per flow, the theory line `C(0)e^{−2s/N}`
+//! dashed, and markers at the predicted (2.41) and measured stopping times.
+
+use super::{err, log_range, PlotResult, Series};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// Everything the cost figure shows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CostFigure {
+    /// One curve per flow: `(s, C(s))`.
+    pub curves: Vec<Series>,
+    /// `(C(0), N)`: draws `C(0)e^{−2s/N}` dashed over the x range.
+    pub theory: Option<(f64, usize)>,
+    /// `ε` drawn as a horizontal dotted line.
+    pub epsilon: Option<f64>,
+    /// Predicted stopping time `(N/2)log(C(0)/ε)`, drawn as a vertical dashed line.
+    pub predicted: Option<f64>,
+    /// Measured hitting times `(s, colour index into curves)`, drawn as filled circles at `ε`.
+    pub measured: Vec<(f64, usize)>,
+    /// Other markers on the curves (e.g. escapes): `(s, C, label)`.
+    pub markers: Vec<(f64, f64, String)>,
+    /// Right end of the x axis (at least the last point).
+    pub s_max: f64,
+}
+
+/// Draws the cost figure onto `area`.
+///
+/// Errors: backend failures, as text.
+pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &CostFigure) -> PlotResult {
+    area.fill(&WHITE).map_err(err)?;
+    let s_max = fig
+        .curves
+        .iter()
+        .flat_map(|c| c.points.iter().map(|p| p.0))
+        .fold(fig.s_max, f64::max)
+        .max(1e-9);
+    let theory_pts: Vec<(f64, f64)> = match fig.theory {
+        Some((c0, n)) if c0 > 0.0 && n > 0 => (0..=200)
+            .map(|i| {
+                let s = s_max * i as f64 / 200.0;
+                (s, c0 * (-2.0 * s / n as f64).exp())
+            })
+            .collect(),
+        _ => vec![],
+    };
+    let (mut lo, hi) = log_range(
+        fig.curves
+            .iter()
+            .flat_map(|c| c.points.iter().map(|p| p.1))
+            .chain(fig.epsilon),
+    );
+    if let Some(e) = fig.epsilon {
+        lo = lo.min(e / 2.0);
+    }
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..s_max, (lo..hi).log_scale())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("s")
+        .y_desc("cost C")
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    let theory_color = RGBColor(90, 90, 90);
+    if !theory_pts.is_empty() {
+        let clipped: Vec<(f64, f64)> = theory_pts.into_iter().filter(|p| p.1 >= lo).collect();
+        chart
+            .draw_series(DashedLineSeries::new(
+                clipped,
+                6,
+                4,
+                theory_color.stroke_width(1),
+            ))
+            .map_err(err)?
+            .label("C(0)·e^(-2s/N)")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], theory_color));
+    }
+    if let Some(eps) = fig.epsilon {
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(0.0, eps), (s_max, eps)],
+                2,
+                4,
+                RGBColor(150, 150, 150).stroke_width(1),
+            ))
+            .map_err(err)?;
+    }
+    if let Some(sp) = fig.predicted {
+        if sp <= s_max {
+            let c = RGBColor(120, 120, 120);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(sp, lo), (sp, hi)],
+                    4,
+                    4,
+                    c.stroke_width(1),
+                ))
+                .map_err(err)?
+                .label("predicted stop (N/2)log(C0/ε)")
+                .legend(move |(x, y)| PathElement::new(vec![(x + 8, y - 6), (x + 8, y + 6)], c));
+        }
+    }
+    for curve in &fig.curves {
+        let color = curve.color;
+        let pts: Vec<(f64, f64)> = curve
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.1.is_finite() && p.1 > 0.0)
+            .map(|(s, c)| (s, c.max(lo)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .map_err(err)?
+            .label(curve.label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+            });
+    }
+    if let Some(eps) = fig.epsilon {
+        for &(s, idx) in &fig.measured {
+            let color = fig.curves.get(idx).map_or(BLACK, |c| c.color);
+            chart
+                .draw_series(std::iter::once(Circle::new((s, eps), 5, color.filled())))
+                .map_err(err)?;
+        }
+    }
+    for (s, c, _) in &fig.markers {
+        chart
+            .draw_series(std::iter::once(TriangleMarker::new(
+                (*s, c.max(lo)),
+                6,
+                BLACK.filled(),
+            )))
+            .map_err(err)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(err)?;
+    area.present().map_err(err)?;
+    Ok(())
+}
+
+impl CostFigure {
+    /// The figure of one or more traces of the same scenario (one curve each, colours in order).
+    pub fn from_traces(traces: &[&crate::scenario::Trace]) -> CostFigure {
+        let mut fig = CostFigure::default();
+        for (i, t) in traces.iter().enumerate() {
+            fig.curves.push(Series {
+                label: t.flow.clone(),
+                color: super::PALETTE[i % super::PALETTE.len()],
+                points: t.samples.iter().map(|s| (s.s, s.cost)).collect(),
+            });
+            fig.s_max = fig.s_max.max(t.final_state.s);
+            if let Some(m) = t.measured_stopping_time {
+                fig.measured.push((m, i));
+            }
+            if fig.theory.is_none() {
+                fig.theory = Some((t.initial_cost, t.n));
+                fig.epsilon = t.scenario.stop.cost_below;
+                fig.predicted = t.predicted_stopping_time;
+            }
+            for e in t.events.iter().filter(|e| e.kind == "escape") {
+                let c = e
+                    .data
+                    .get("cost_after")
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(f64::NAN);
+                fig.markers.push((e.s, c, "escape".into()));
+            }
+        }
+        fig
+    }
+}

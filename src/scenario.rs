@@ -1,0 +1,437 @@
+//! The public formats: [`Scenario`] (what to run) and [`Trace`] (what happened), with validation
+//! that names the offending field.
+//!
+//! Both are JSON documents; the key names are a public contract (URLs, scripts and saved traces
+//! depend on them). New keys may be added; existing ones keep their meaning.
+
+use crate::data::{DataSpec, Dataset};
+use crate::diagnostics::Sample;
+use crate::error::{non_negative, positive, Error, Result};
+use crate::flow::{FlowSpec, Model, Regime};
+use crate::integrate::{IntegratorSpec, Stats};
+use crate::linalg::DEFAULT_RANK_RTOL;
+use crate::net::{Activation, Mlp};
+use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Largest seed accepted: `2^53`, so that JavaScript numbers hold every seed exactly.
+pub const MAX_SEED: u64 = 1 << 53;
+/// Largest width of a layer.
+pub const MAX_WIDTH: usize = 4096;
+/// Largest number of layers (`widths.len()`).
+pub const MAX_LAYERS: usize = 64;
+/// Largest number of recorded samples per run.
+pub const MAX_SAMPLES: f64 = 100_000.0;
+
+/// The network of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetSpec {
+    /// `[M, M_1, …, M_L, Q]`.
+    pub widths: Vec<usize>,
+    /// Hidden-layer activation.
+    pub activation: Activation,
+}
+
+/// How `θ₀` is chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self", rename_all = "snake_case", deny_unknown_fields)]
+pub enum InitSpec {
+    /// Weights and biases of layer `l` i.i.d. `N(0, scale²/M_{l-1})` (fan-in scaling), from the seed.
+    Gaussian {
+        /// Multiplies the fan-in standard deviation `1/√M_{l-1}`.
+        #[serde(default = "one")]
+        scale: f64,
+    },
+    /// An explicit parameter vector in the layout of MATH.md (length `K`).
+    Explicit {
+        /// `θ₀`.
+        theta: Vec<f64>,
+    },
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Default for InitSpec {
+    fn default() -> Self {
+        InitSpec::Gaussian { scale: 1.0 }
+    }
+}
+
+/// When a run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StopSpec {
+    /// End of the time interval; defaults to `10·N`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s_max: Option<f64>,
+    /// Stop at the first `s` with `C ≤ cost_below` (located inside the step); also the `ε` of the
+    /// predicted stopping time (2.41).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_below: Option<f64>,
+    /// Stop when the stationarity `μ` (see [`crate::flow::FieldStats`]) falls to this; default `1e-9`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stationary_below: Option<f64>,
+    /// Stop after this many accepted steps; default `10⁶`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<u64>,
+}
+
+/// Default stationarity threshold of [`StopSpec::stationary_below`].
+pub const DEFAULT_STATIONARY_BELOW: f64 = 1e-9;
+/// Default step limit of [`StopSpec::max_steps`].
+pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
+
+/// What a trace keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSpec {
+    /// Sample spacing in `s`; defaults to `s_max / 200`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_s: Option<f64>,
+    /// Keep `θ` in every sample.
+    #[serde(default)]
+    pub theta: bool,
+    /// Keep the stacked outputs `x̲` in every sample.
+    #[serde(default)]
+    pub outputs: bool,
+    /// Keep all singular values of `D` in every sample.
+    #[serde(default)]
+    pub singular_values: bool,
+}
+
+/// A complete description of one run: data, network, initialisation, flow, integrator, stopping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Optional title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Seed of every random choice (dataset, `θ₀`); at most `2^53`.
+    #[serde(default)]
+    pub seed: u64,
+    /// The data.
+    pub data: DataSpec,
+    /// The network.
+    pub net: NetSpec,
+    /// `θ₀`.
+    #[serde(default)]
+    pub init: InitSpec,
+    /// The flow; default adapted.
+    #[serde(default)]
+    pub flow: FlowSpec,
+    /// The integrator; default RK45 with `rtol 1e-8`, `atol 1e-10`.
+    #[serde(default)]
+    pub integrator: IntegratorSpec,
+    /// When to stop.
+    #[serde(default)]
+    pub stop: StopSpec,
+    /// Relative rank tolerance on the singular values of `D`; default `1e-10`.
+    #[serde(default = "default_rank_rtol")]
+    pub rank_rtol: f64,
+    /// What to record.
+    #[serde(default)]
+    pub record: RecordSpec,
+}
+
+fn default_rank_rtol() -> f64 {
+    DEFAULT_RANK_RTOL
+}
+
+/// A scenario after materialization: explicit data and `θ₀`, every default filled in.
+#[derive(Debug, Clone)]
+pub struct Materialized {
+    /// The scenario with `data` as `custom`, `init` as `explicit`, defaults written out.
+    pub scenario: Scenario,
+    /// Network and data.
+    pub model: Model,
+    /// `θ₀`.
+    pub theta0: Vec<f64>,
+    /// `s_max`.
+    pub s_max: f64,
+    /// Sample spacing.
+    pub every_s: f64,
+}
+
+impl Scenario {
+    /// Parses a scenario from JSON and validates it.
+    ///
+    /// Errors: [`Error::Parse`] with the path of the offending key for malformed JSON, unknown
+    /// keys or wrong types; [`Error::Invalid`] naming the field for out-of-range values.
+    pub fn from_json(text: &str) -> Result<Scenario> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let sc: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
+            let mut path = e.path().to_string();
+            let mut msg = e.into_inner().to_string();
+            if let Some((inner, rest)) = crate::tagged::split_inner_path(&msg) {
+                if !inner.is_empty() {
+                    path = format!("{path}.{inner}");
+                }
+                msg = rest.to_string();
+            }
+            if path == "." || path == "?" || path.is_empty() {
+                Error::Parse {
+                    context: "scenario".into(),
+                    message: msg,
+                }
+            } else {
+                Error::Invalid {
+                    field: path,
+                    reason: msg,
+                }
+            }
+        })?;
+        sc.validate()?;
+        Ok(sc)
+    }
+
+    /// Serializes to pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("scenarios always serialize")
+    }
+
+    /// Checks every value that can be checked without generating the data.
+    pub fn validate(&self) -> Result<()> {
+        if self.seed > MAX_SEED {
+            return Err(Error::invalid(
+                "seed",
+                format!("must be at most 2^53 = {MAX_SEED} (so JavaScript can hold it exactly)"),
+            ));
+        }
+        let w = &self.net.widths;
+        if w.len() > MAX_LAYERS {
+            return Err(Error::invalid(
+                "net.widths",
+                format!("has {} layers; at most {MAX_LAYERS} are allowed", w.len()),
+            ));
+        }
+        if let Some(i) = w.iter().position(|&v| v > MAX_WIDTH) {
+            return Err(Error::invalid(
+                format!("net.widths[{i}]"),
+                format!("{} is wider than the limit {MAX_WIDTH}", w[i]),
+            ));
+        }
+        Mlp::new(w, self.net.activation)?;
+        match &self.init {
+            InitSpec::Gaussian { scale } => {
+                non_negative("init.scale", *scale)?;
+            }
+            InitSpec::Explicit { theta } => {
+                if let Some(i) = theta.iter().position(|t| !t.is_finite()) {
+                    return Err(Error::invalid(
+                        format!("init.theta[{i}]"),
+                        format!("must be finite, got {}", theta[i]),
+                    ));
+                }
+            }
+        }
+        self.flow.validate()?;
+        self.integrator.validate()?;
+        if let Some(s) = self.stop.s_max {
+            positive("stop.s_max", s)?;
+            if s > 1e12 {
+                return Err(Error::invalid("stop.s_max", format!("{s} exceeds 1e12")));
+            }
+        }
+        if let Some(c) = self.stop.cost_below {
+            positive("stop.cost_below", c)?;
+        }
+        if let Some(c) = self.stop.stationary_below {
+            non_negative("stop.stationary_below", c)?;
+        }
+        if self.stop.max_steps == Some(0) {
+            return Err(Error::invalid("stop.max_steps", "must be at least 1"));
+        }
+        positive("rank_rtol", self.rank_rtol)?;
+        if self.rank_rtol >= 1.0 {
+            return Err(Error::invalid(
+                "rank_rtol",
+                format!("must be below 1, got {}", self.rank_rtol),
+            ));
+        }
+        if let Some(e) = self.record.every_s {
+            positive("record.every_s", e)?;
+        }
+        Ok(())
+    }
+
+    /// Generates the data and `θ₀` and fills in every default.
+    ///
+    /// Errors: everything [`Self::validate`] reports, plus mismatches between the network and
+    /// the data (`net.widths[0]` vs `M`, last width vs `Q`), `init.theta` of the wrong length,
+    /// a problem too large for the dense path, and too many samples (`record.every_s`).
+    pub fn materialize(&self) -> Result<Materialized> {
+        self.validate()?;
+        let data = Dataset::from_spec(&self.data, self.seed)?;
+        let net = Mlp::new(&self.net.widths, self.net.activation)?;
+        let model = Model::new(net, data)?;
+        let theta0 = match &self.init {
+            InitSpec::Gaussian { scale } => gaussian_init(&model.net, *scale, self.seed),
+            InitSpec::Explicit { theta } => {
+                model.net.check_theta(theta, "init.theta")?;
+                theta.clone()
+            }
+        };
+        let s_max = self.stop.s_max.unwrap_or(10.0 * model.n() as f64);
+        let every_s = self.record.every_s.unwrap_or(s_max / 200.0);
+        if s_max / every_s > MAX_SAMPLES {
+            return Err(Error::invalid(
+                "record.every_s",
+                format!(
+                    "{every_s} would record {:.0} samples over s_max = {s_max}; at most {MAX_SAMPLES} are allowed",
+                    s_max / every_s
+                ),
+            ));
+        }
+        let mut scenario = self.clone();
+        scenario.data = model.data.to_spec();
+        scenario.init = InitSpec::Explicit {
+            theta: theta0.clone(),
+        };
+        scenario.stop.s_max = Some(s_max);
+        scenario.record.every_s = Some(every_s);
+        Ok(Materialized {
+            scenario,
+            model,
+            theta0,
+            s_max,
+            every_s,
+        })
+    }
+}
+
+/// `θ₀` with weights and biases of layer `l` i.i.d. `N(0, scale²/M_{l-1})`.
+pub fn gaussian_init(net: &Mlp, scale: f64, seed: u64) -> Vec<f64> {
+    let mut rng = Rng::new(seed ^ 0x1417_5EED);
+    let mut theta = vec![0.0; net.k()];
+    for l in 1..net.widths().len() {
+        let (w, _) = net.layer_offsets(l);
+        let fan_in = net.widths()[l - 1];
+        let count = net.widths()[l] * fan_in + net.widths()[l];
+        let sd = scale / (fan_in as f64).sqrt();
+        for t in &mut theta[w..w + count] {
+            *t = sd * rng.normal();
+        }
+    }
+    theta
+}
+
+/// Something that happened during a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Flow time.
+    pub s: f64,
+    /// `cost_below`, `stationary`, `s_max`, `max_steps`, `non_finite`, `rank_change`, …
+    pub kind: String,
+    /// A sentence for people.
+    pub message: String,
+    /// Kind-specific values (e.g. `cost`, `rank`).
+    #[serde(flatten)]
+    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Event {
+    /// An event with no extra values.
+    pub fn new(s: f64, kind: &str, message: impl Into<String>) -> Self {
+        Event {
+            s,
+            kind: kind.into(),
+            message: message.into(),
+            data: serde_json::Map::new(),
+        }
+    }
+
+    /// Adds a value under `key`.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.data.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// The end state of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Final {
+    /// Flow time reached.
+    pub s: f64,
+    /// Cost there.
+    pub cost: f64,
+    /// `θ` there.
+    pub theta: Vec<f64>,
+    /// Why the run ended (the kind of the last event), or `running` for a snapshot.
+    pub reason: String,
+}
+
+/// Identifies a trace document.
+pub const TRACE_FORMAT: &str = "pullback-trace";
+/// Version of the trace format.
+pub const TRACE_VERSION: u32 = 1;
+
+/// A run as data: the exact scenario, the recorded samples, events and the end state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    /// Always `pullback-trace`.
+    pub format: String,
+    /// Format version (currently 1).
+    pub version: u32,
+    /// The scenario exactly as run (materialized: rerunning it reproduces this trace bit for bit).
+    pub scenario: Scenario,
+    /// Parameter count `K`.
+    #[serde(rename = "K")]
+    pub k: usize,
+    /// Output dimension `Q`.
+    #[serde(rename = "Q")]
+    pub q: usize,
+    /// Number of samples `N`.
+    #[serde(rename = "N")]
+    pub n: usize,
+    /// `over`, `under` or `borderline`.
+    pub regime: Regime,
+    /// Display name of the flow.
+    pub flow: String,
+    /// Relative rank tolerance used for every rank in the trace.
+    pub rank_rtol: f64,
+    /// Cost at `s = 0`.
+    pub initial_cost: f64,
+    /// Recorded samples, increasing in `s`.
+    pub samples: Vec<Sample>,
+    /// Events in order.
+    pub events: Vec<Event>,
+    /// End state.
+    #[serde(rename = "final")]
+    pub final_state: Final,
+    /// `(N/2) log(C(0)/ε)` (2.41) with `ε = stop.cost_below`; exact for the full-rank adapted flow.
+    pub predicted_stopping_time: Option<f64>,
+    /// First `s` with `C ≤ ε`, located to integrator accuracy, if reached.
+    pub measured_stopping_time: Option<f64>,
+    /// Work done.
+    pub stats: Stats,
+}
+
+impl Trace {
+    /// Parses a trace from JSON.
+    ///
+    /// Errors: [`Error::Parse`] / [`Error::Invalid`] with the key path, or a wrong `format`.
+    pub fn from_json(text: &str) -> Result<Trace> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let t: Trace = serde_path_to_error::deserialize(de).map_err(|e| Error::Parse {
+            context: format!("trace at {}", e.path()),
+            message: e.into_inner().to_string(),
+        })?;
+        if t.format != TRACE_FORMAT {
+            return Err(Error::invalid(
+                "format",
+                format!("expected \"{TRACE_FORMAT}\", got \"{}\"", t.format),
+            ));
+        }
+        Ok(t)
+    }
+
+    /// Serializes to JSON (compact).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("traces always serialize")
+    }
+}
+
+crate::tagged::kind_tagged!(InitSpec);
