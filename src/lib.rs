@@ -12,18 +12,23 @@
 //! frames and a [`scenario::Trace`].
 #![deny(missing_docs)]
 
+pub mod board;
 pub mod data;
 pub mod diagnostics;
+pub mod edit;
 pub mod error;
 pub mod flow;
 pub mod integrate;
+pub mod lanes;
 pub mod linalg;
 pub mod net;
 pub mod plot;
 pub mod presets;
+pub mod protocol;
 pub mod rng;
 pub mod scenario;
 pub mod session;
+pub mod share;
 pub mod tagged;
 
 pub use error::{Error, Result};

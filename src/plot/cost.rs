@@ -1,7 +1,7 @@
 //! Cost against flow time on a log scale: one curve per flow, the theory line `C(0)e^{−2s/N}`
 //! dashed, and markers at the predicted (2.41) and measured stopping times.
 
-use super::{err, log_range, PlotResult, Series};
+use super::{err, log_range, Geom, Look, PlotResult, Series};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -24,10 +24,21 @@ pub struct CostFigure {
     pub s_max: f64,
 }
 
-/// Draws the cost figure onto `area`.
+/// Draws the cost figure onto `area` at CSS scale.
 ///
 /// Errors: backend failures, as text.
 pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &CostFigure) -> PlotResult {
+    draw_with(area, fig, &Look::default()).map(|_| ())
+}
+
+/// Draws the cost figure onto `area` with `look`, returning where the plotting area lies.
+///
+/// Errors: backend failures, as text.
+pub fn draw_with<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    fig: &CostFigure,
+    look: &Look,
+) -> Result<Geom, String> {
     area.fill(&WHITE).map_err(err)?;
     let s_max = fig
         .curves
@@ -54,40 +65,46 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &CostFigure)
         lo = lo.min(e / 2.0);
     }
     let mut chart = ChartBuilder::on(area)
-        .margin(10)
-        .x_label_area_size(36)
-        .y_label_area_size(64)
+        .margin(look.px(10.0))
+        .x_label_area_size(look.px(36.0))
+        .y_label_area_size(look.px(64.0))
         .build_cartesian_2d(0.0..s_max, (lo..hi).log_scale())
         .map_err(err)?;
     chart
         .configure_mesh()
         .x_desc("s")
         .y_desc("cost C")
+        .label_style(look.font(12.0))
+        .axis_desc_style(look.font(13.0))
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(err)?;
+    let geom = Geom::of(chart.plotting_area(), [0.0, s_max], [lo, hi], true);
     let theory_color = RGBColor(90, 90, 90);
+    let (leg, lw1, lw2) = (look.px(16.0), look.upx(1.0), look.upx(2.0));
     if !theory_pts.is_empty() {
         let clipped: Vec<(f64, f64)> = theory_pts.into_iter().filter(|p| p.1 >= lo).collect();
         chart
             .draw_series(DashedLineSeries::new(
                 clipped,
-                6,
-                4,
-                theory_color.stroke_width(1),
+                look.upx(6.0),
+                look.upx(4.0),
+                theory_color.stroke_width(look.upx(1.0)),
             ))
             .map_err(err)?
             .label("C(0)·e^(-2s/N)")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], theory_color));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + leg, y)], theory_color.stroke_width(lw1))
+            });
     }
     if let Some(eps) = fig.epsilon {
         chart
             .draw_series(DashedLineSeries::new(
                 vec![(0.0, eps), (s_max, eps)],
-                2,
-                4,
-                RGBColor(150, 150, 150).stroke_width(1),
+                look.upx(2.0),
+                look.upx(4.0),
+                RGBColor(150, 150, 150).stroke_width(lw1),
             ))
             .map_err(err)?;
     }
@@ -97,13 +114,18 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &CostFigure)
             chart
                 .draw_series(DashedLineSeries::new(
                     vec![(sp, lo), (sp, hi)],
-                    4,
-                    4,
-                    c.stroke_width(1),
+                    look.upx(4.0),
+                    look.upx(4.0),
+                    c.stroke_width(lw1),
                 ))
                 .map_err(err)?
                 .label("predicted stop (N/2)log(C0/ε)")
-                .legend(move |(x, y)| PathElement::new(vec![(x + 8, y - 6), (x + 8, y + 6)], c));
+                .legend(move |(x, y)| {
+                    PathElement::new(
+                        vec![(x + leg / 2, y - leg / 3), (x + leg / 2, y + leg / 3)],
+                        c.stroke_width(lw1),
+                    )
+                });
         }
     }
     for curve in &fig.curves {
@@ -116,18 +138,22 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &CostFigure)
             .map(|(s, c)| (s, c.max(lo)))
             .collect();
         chart
-            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .draw_series(LineSeries::new(pts, color.stroke_width(lw2)))
             .map_err(err)?
             .label(curve.label.clone())
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                PathElement::new(vec![(x, y), (x + leg, y)], color.stroke_width(lw2))
             });
     }
     if let Some(eps) = fig.epsilon {
         for &(s, idx) in &fig.measured {
             let color = fig.curves.get(idx).map_or(BLACK, |c| c.color);
             chart
-                .draw_series(std::iter::once(Circle::new((s, eps), 5, color.filled())))
+                .draw_series(std::iter::once(Circle::new(
+                    (s, eps),
+                    look.upx(5.0),
+                    color.filled(),
+                )))
                 .map_err(err)?;
         }
     }
@@ -135,7 +161,7 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &CostFigure)
         chart
             .draw_series(std::iter::once(TriangleMarker::new(
                 (*s, c.max(lo)),
-                6,
+                look.upx(6.0),
                 BLACK.filled(),
             )))
             .map_err(err)?;
@@ -145,10 +171,11 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &CostFigure)
         .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(200, 200, 200))
+        .label_font(look.font(12.0))
         .draw()
         .map_err(err)?;
     area.present().map_err(err)?;
-    Ok(())
+    Ok(geom)
 }
 
 impl CostFigure {

@@ -1,9 +1,14 @@
 //! Figures, one module per figure, generic over plotters' `DrawingBackend`: the CLI renders them
 //! to SVG, the page to a canvas, from the same code.
 
+pub mod collapse;
 pub mod cost;
+pub mod heatmap;
+pub mod outputs;
+pub mod spectrum;
 
-use plotters::style::RGBColor;
+use plotters::style::{FontDesc, RGBColor};
+use serde::{Deserialize, Serialize};
 
 /// A drawing failure, as text (backends have different error types).
 pub type PlotResult = std::result::Result<(), String>;
@@ -51,4 +56,198 @@ pub(crate) fn log_range(ys: impl Iterator<Item = f64>) -> (f64, f64) {
         return (mid / 10.0, mid * 10.0);
     }
     (lo / 2.0, hi * 2.0)
+}
+
+/// Colours of the classes `ω = 1, 2, …` (data points, heatmap, neural collapse): distinct from
+/// the flow colours of [`PALETTE`] where they meet on one figure.
+pub const CLASS_COLORS: [RGBColor; 8] = [
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(240, 228, 66),  // yellow
+    RGBColor(100, 100, 100), // grey
+];
+
+/// The colour of class `c` (cycling through [`CLASS_COLORS`]).
+pub fn class_color(c: usize) -> RGBColor {
+    CLASS_COLORS[c % CLASS_COLORS.len()]
+}
+
+/// How big to draw: `scale` multiplies every length and font size, so that a canvas with
+/// `devicePixelRatio` 2 gets crisp lines of the same apparent size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Look {
+    /// Device pixels per CSS pixel.
+    pub scale: f64,
+}
+
+impl Default for Look {
+    fn default() -> Self {
+        Look { scale: 1.0 }
+    }
+}
+
+impl Look {
+    /// A look with `scale` clamped to `[0.5, 4]` (NaN gives 1).
+    pub fn scaled(scale: f64) -> Look {
+        Look {
+            scale: if scale.is_finite() {
+                scale.clamp(0.5, 4.0)
+            } else {
+                1.0
+            },
+        }
+    }
+
+    /// `v` CSS pixels in device pixels.
+    pub fn px(&self, v: f64) -> i32 {
+        (v * self.scale).round() as i32
+    }
+
+    /// `v` CSS pixels in device pixels, unsigned (radii, stroke widths), at least 1.
+    pub fn upx(&self, v: f64) -> u32 {
+        (v * self.scale).round().max(1.0) as u32
+    }
+
+    /// The sans-serif font at `size` CSS pixels.
+    pub fn font(&self, size: f64) -> FontDesc<'static> {
+        FontDesc::new(
+            plotters::style::FontFamily::SansSerif,
+            size * self.scale,
+            plotters::style::FontStyle::Normal,
+        )
+    }
+}
+
+/// Where a chart's plotting area lies on its canvas and what it shows there, so that a pixel
+/// under the mouse maps back to data (hover readouts, clicks on the input plane).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Geom {
+    /// Pixel columns `[left, right)` of the plotting area.
+    pub px: [f64; 2],
+    /// Pixel rows `[top, bottom)` of the plotting area.
+    pub py: [f64; 2],
+    /// Data range on x (left to right).
+    pub x: [f64; 2],
+    /// Data range on y (bottom to top).
+    pub y: [f64; 2],
+    /// Whether y is on a log scale.
+    pub y_log: bool,
+}
+
+impl Geom {
+    /// Reads the plotting area of a chart built on `x` and `y`.
+    pub fn of<DB: plotters::prelude::DrawingBackend, CT: plotters::coord::CoordTranslate>(
+        area: &plotters::prelude::DrawingArea<DB, CT>,
+        x: [f64; 2],
+        y: [f64; 2],
+        y_log: bool,
+    ) -> Geom {
+        let (xr, yr) = area.get_pixel_range();
+        Geom {
+            px: [xr.start as f64, xr.end as f64],
+            py: [yr.start as f64, yr.end as f64],
+            x,
+            y,
+            y_log,
+        }
+    }
+
+    /// The data point under pixel `(px, py)`, or `None` outside the plotting area.
+    pub fn to_data(&self, px: f64, py: f64) -> Option<(f64, f64)> {
+        if !(self.px[0]..=self.px[1]).contains(&px) || !(self.py[0]..=self.py[1]).contains(&py) {
+            return None;
+        }
+        let fx = (px - self.px[0]) / (self.px[1] - self.px[0]).max(1.0);
+        let fy = (self.py[1] - py) / (self.py[1] - self.py[0]).max(1.0);
+        let x = self.x[0] + fx * (self.x[1] - self.x[0]);
+        let y = if self.y_log {
+            let (a, b) = (self.y[0].log10(), self.y[1].log10());
+            10f64.powf(a + fy * (b - a))
+        } else {
+            self.y[0] + fy * (self.y[1] - self.y[0])
+        };
+        Some((x, y))
+    }
+
+    /// The pixel of data point `(x, y)`.
+    pub fn to_pixel(&self, x: f64, y: f64) -> (f64, f64) {
+        let fx = (x - self.x[0]) / (self.x[1] - self.x[0]);
+        let fy = if self.y_log {
+            let (a, b) = (self.y[0].log10(), self.y[1].log10());
+            (y.log10() - a) / (b - a)
+        } else {
+            (y - self.y[0]) / (self.y[1] - self.y[0])
+        };
+        (
+            self.px[0] + fx * (self.px[1] - self.px[0]),
+            self.py[1] - fy * (self.py[1] - self.py[0]),
+        )
+    }
+}
+
+/// At most `max` points of `pts`, evenly strided, always keeping the last one: live curves grow
+/// without bound, drawing time must not.
+pub fn decimate(pts: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
+    if pts.len() <= max || max < 2 {
+        return pts.to_vec();
+    }
+    let stride = pts.len().div_ceil(max - 1);
+    let mut out: Vec<(f64, f64)> = pts.iter().step_by(stride).copied().collect();
+    if out.last() != pts.last() {
+        out.push(*pts.last().expect("non-empty"));
+    }
+    out
+}
+
+/// `[lo, hi]` of the finite values, padded by `pad` of the span (a unit span when all equal).
+pub(crate) fn lin_range(vals: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in vals.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (-1.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        return (lo - 0.5, hi + 0.5);
+    }
+    let p = pad * (hi - lo);
+    (lo - p, hi + p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geom_maps_pixels_and_data_both_ways() {
+        let g = Geom {
+            px: [50.0, 450.0],
+            py: [10.0, 210.0],
+            x: [0.0, 100.0],
+            y: [1e-6, 1.0],
+            y_log: true,
+        };
+        let (x, y) = g.to_data(250.0, 110.0).unwrap();
+        assert!((x - 50.0).abs() < 1e-12);
+        assert!((y - 1e-3).abs() < 1e-15);
+        let (px, py) = g.to_pixel(25.0, 1e-2);
+        assert!((px - 150.0).abs() < 1e-9 && (py - 210.0 + 200.0 * 4.0 / 6.0).abs() < 1e-9);
+        assert_eq!(g.to_data(10.0, 100.0), None);
+    }
+
+    #[test]
+    fn decimate_keeps_the_ends_and_bounds_the_count() {
+        let pts: Vec<(f64, f64)> = (0..1001).map(|i| (i as f64, 0.0)).collect();
+        let d = decimate(&pts, 100);
+        assert!(d.len() <= 101, "{}", d.len());
+        assert_eq!(d[0], pts[0]);
+        assert_eq!(d.last(), pts.last());
+        assert_eq!(decimate(&pts[..5], 100).len(), 5);
+    }
 }

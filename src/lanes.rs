@@ -1,0 +1,390 @@
+//! Several flows from the same `θ₀` on the same data, advanced in lockstep on one time axis `s`.
+//!
+//! The page compares any subset of gradient descent (Euler with learning rate `h`), the standard
+//! flow (RK45), the adapted flow and the homotopy `α`. Each is a [`Lane`]: its own [`Session`] on
+//! a copy of one materialized scenario, so data and `θ₀` are identical bit for bit. Lanes advance
+//! round-robin, always stepping the one furthest behind, so that at any moment they are within one
+//! integrator step of each other on the shared axis.
+
+use crate::error::{Error, Result};
+use crate::flow::FlowSpec;
+use crate::integrate::IntegratorSpec;
+use crate::plot::PALETTE;
+use crate::scenario::Scenario;
+use crate::session::Session;
+use serde::{Deserialize, Serialize};
+
+/// Which flows a comparison may hold (at most one lane of each kind).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FlowChoice {
+    /// `∂ₛθ = −D⁺∇ₓC` with the scenario's integrator.
+    Adapted,
+    /// `∂ₛθ = −Dᵀ∇ₓC` with RK45 (the scenario's tolerances when it uses RK45).
+    Standard,
+    /// Gradient descent: the standard field with explicit Euler, learning rate `h` (`s = steps·h`).
+    Gd {
+        /// Learning rate (Euler step in `s`).
+        h: f64,
+    },
+    /// `−(1−α)Dᵀ∇ₓC − αD⁺∇ₓC` with the scenario's integrator.
+    Homotopy {
+        /// Blend `α ∈ [0, 1]`.
+        alpha: f64,
+    },
+}
+
+/// Default learning rate of the gradient-descent lane.
+pub const DEFAULT_GD_H: f64 = 0.05;
+
+impl FlowChoice {
+    /// The kind as written in URLs: `adapted`, `standard`, `gd`, `homotopy`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            FlowChoice::Adapted => "adapted",
+            FlowChoice::Standard => "standard",
+            FlowChoice::Gd { .. } => "gd",
+            FlowChoice::Homotopy { .. } => "homotopy",
+        }
+    }
+
+    /// Legend text, e.g. `gradient descent h=0.05`.
+    pub fn label(&self) -> String {
+        match self {
+            FlowChoice::Adapted => "adapted".into(),
+            FlowChoice::Standard => "standard (RK45)".into(),
+            FlowChoice::Gd { h } => format!("gradient descent h={h}"),
+            FlowChoice::Homotopy { alpha } => format!("homotopy α={alpha}"),
+        }
+    }
+
+    /// Index into [`PALETTE`]: the colour of a flow is fixed by its kind on every figure.
+    pub fn color_index(&self) -> usize {
+        match self {
+            FlowChoice::Adapted => 0,
+            FlowChoice::Standard => 1,
+            FlowChoice::Gd { .. } => 2,
+            FlowChoice::Homotopy { .. } => 3,
+        }
+    }
+
+    /// The colour as CSS `#rrggbb`.
+    pub fn css_color(&self) -> String {
+        let c = PALETTE[self.color_index()];
+        format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
+    }
+
+    /// Checks `h > 0` and `α ∈ [0, 1]`, naming the field (`h`, `alpha`).
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            FlowChoice::Gd { h } => {
+                if !(h.is_finite() && h > 0.0) {
+                    return Err(Error::invalid("h", format!("must be > 0, got {h}")));
+                }
+            }
+            FlowChoice::Homotopy { alpha } => {
+                if !(alpha.is_finite() && (0.0..=1.0).contains(&alpha)) {
+                    return Err(Error::invalid(
+                        "alpha",
+                        format!("must be in [0, 1], got {alpha}"),
+                    ));
+                }
+            }
+            FlowChoice::Adapted | FlowChoice::Standard => {}
+        }
+        Ok(())
+    }
+
+    /// The scenario of this lane: `base` with its flow and integrator replaced.
+    pub fn apply(&self, base: &Scenario) -> Scenario {
+        let mut sc = base.clone();
+        let rk45 = match base.integrator {
+            r @ IntegratorSpec::Rk45 { .. } => r,
+            _ => IntegratorSpec::default(),
+        };
+        match *self {
+            FlowChoice::Adapted => sc.flow = FlowSpec::Adapted,
+            FlowChoice::Standard => {
+                sc.flow = FlowSpec::Standard;
+                sc.integrator = rk45;
+            }
+            FlowChoice::Gd { h } => {
+                sc.flow = FlowSpec::Standard;
+                sc.integrator = IntegratorSpec::Euler { h };
+            }
+            FlowChoice::Homotopy { alpha } => sc.flow = FlowSpec::Homotopy { alpha },
+        }
+        sc
+    }
+}
+
+/// One flow of a comparison.
+#[derive(Debug, Clone)]
+pub struct Lane {
+    /// Which flow.
+    pub choice: FlowChoice,
+    /// Its run.
+    pub session: Session,
+}
+
+/// What one call of [`Comparison::advance`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Advance {
+    /// Steps taken per lane.
+    pub steps: Vec<u64>,
+    /// Milliseconds spent in each lane's steps.
+    pub ms: Vec<f64>,
+    /// Whether the deadline cut the work short (otherwise every lane reached the target or ended).
+    pub out_of_time: bool,
+}
+
+/// Flows side by side from one `θ₀`, on one time axis.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    lanes: Vec<Lane>,
+    base: Scenario,
+}
+
+impl Comparison {
+    /// Materializes `scenario` once and starts one session per choice on copies of it.
+    ///
+    /// Every lane records its outputs (the page draws their trails).
+    /// Errors: no flows or a flow twice (`flows`), a bad `h` / `alpha`, and every error of
+    /// [`Scenario::materialize`] and [`Session::new`].
+    pub fn new(scenario: &Scenario, choices: &[FlowChoice]) -> Result<Comparison> {
+        if choices.is_empty() {
+            return Err(Error::invalid("flows", "choose at least one flow"));
+        }
+        for (i, c) in choices.iter().enumerate() {
+            c.validate()?;
+            if choices[..i].iter().any(|d| d.key() == c.key()) {
+                return Err(Error::invalid(
+                    "flows",
+                    format!("{} appears twice; each flow can be shown once", c.key()),
+                ));
+            }
+        }
+        let mut base = scenario.materialize()?.scenario;
+        base.record.outputs = true;
+        let lanes = choices
+            .iter()
+            .map(|c| {
+                Ok(Lane {
+                    choice: *c,
+                    session: Session::new(&c.apply(&base))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Comparison { lanes, base })
+    }
+
+    /// The materialized scenario every lane starts from (outputs recorded).
+    pub fn base(&self) -> &Scenario {
+        &self.base
+    }
+
+    /// The lanes, in the order they were chosen.
+    pub fn lanes(&self) -> &[Lane] {
+        &self.lanes
+    }
+
+    /// Mutable access to the lanes.
+    pub fn lanes_mut(&mut self) -> &mut [Lane] {
+        &mut self.lanes
+    }
+
+    /// Whether every lane has ended.
+    pub fn finished(&self) -> bool {
+        self.lanes.iter().all(|l| l.session.finished())
+    }
+
+    /// The shared time: the smallest `s` of the lanes still running (the largest `s` when all ended).
+    pub fn s(&self) -> f64 {
+        let running = self
+            .lanes
+            .iter()
+            .filter(|l| !l.session.finished())
+            .map(|l| l.session.s())
+            .fold(f64::INFINITY, f64::min);
+        if running.is_finite() {
+            running
+        } else {
+            self.lanes.iter().map(|l| l.session.s()).fold(0.0, f64::max)
+        }
+    }
+
+    /// Sample spacing shared by every lane.
+    pub fn every_s(&self) -> f64 {
+        self.base.record.every_s.unwrap_or(1.0)
+    }
+
+    /// End of the shared interval.
+    pub fn s_max(&self) -> f64 {
+        self.base.stop.s_max.unwrap_or(f64::INFINITY)
+    }
+
+    /// Steps the lane furthest behind, over and over, until every running lane has reached
+    /// `s_target` or `clock()` passes `deadline`.
+    ///
+    /// `clock` is injected (milliseconds, any origin) because wasm32 has no `std::time`; it is
+    /// read once per step, which also times each lane's own work.
+    pub fn advance(
+        &mut self,
+        s_target: f64,
+        deadline: f64,
+        clock: &mut dyn FnMut() -> f64,
+    ) -> Advance {
+        let mut adv = Advance {
+            steps: vec![0; self.lanes.len()],
+            ms: vec![0.0; self.lanes.len()],
+            out_of_time: false,
+        };
+        let mut t = clock();
+        loop {
+            let behind = self
+                .lanes
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| !l.session.finished() && l.session.s() < s_target)
+                .min_by(|a, b| a.1.session.s().total_cmp(&b.1.session.s()))
+                .map(|(i, _)| i);
+            let Some(i) = behind else { break };
+            self.lanes[i].session.step();
+            let t2 = clock();
+            adv.steps[i] += 1;
+            adv.ms[i] += t2 - t;
+            t = t2;
+            if t >= deadline {
+                adv.out_of_time = true;
+                break;
+            }
+        }
+        adv
+    }
+
+    /// How far a run to `C ≤ ε` has come, in `[0, 1]`: per lane the larger of `s/s_max` and
+    /// `log(C(0)/C) / log(C(0)/ε)` (1 once ended), and the smallest over lanes.
+    pub fn progress(&self, eps: Option<f64>) -> f64 {
+        let s_max = self.s_max();
+        self.lanes
+            .iter()
+            .map(|l| {
+                let ses = &l.session;
+                if ses.finished() {
+                    return 1.0;
+                }
+                let by_s = if s_max.is_finite() {
+                    ses.s() / s_max
+                } else {
+                    0.0
+                };
+                let by_cost = match eps {
+                    Some(e) if ses.initial_cost() > e && ses.cost() > 0.0 => {
+                        (ses.initial_cost() / ses.cost()).ln() / (ses.initial_cost() / e).ln()
+                    }
+                    _ => 0.0,
+                };
+                by_s.max(by_cost).clamp(0.0, 1.0)
+            })
+            .fold(1.0, f64::min)
+    }
+}
+
+crate::tagged::kind_tagged!(FlowChoice);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presets;
+
+    fn over() -> Scenario {
+        presets::find("over-smooth").unwrap().scenario
+    }
+
+    #[test]
+    fn lanes_start_from_the_same_theta_and_stay_in_lockstep() {
+        let choices = [
+            FlowChoice::Adapted,
+            FlowChoice::Standard,
+            FlowChoice::Gd { h: 0.05 },
+            FlowChoice::Homotopy { alpha: 0.5 },
+        ];
+        let mut cmp = Comparison::new(&over(), &choices).unwrap();
+        let t0 = cmp.lanes()[0].session.theta().to_vec();
+        for l in cmp.lanes() {
+            assert_eq!(l.session.theta(), &t0[..], "{}", l.choice.label());
+            assert_eq!(
+                l.session.initial_cost(),
+                cmp.lanes()[0].session.initial_cost()
+            );
+        }
+        let mut ticks = 0.0;
+        let mut clock = || {
+            ticks += 1.0;
+            ticks
+        };
+        let adv = cmp.advance(4.0, f64::INFINITY, &mut clock);
+        assert!(adv.steps.iter().all(|&t| t > 0), "{adv:?}");
+        assert!(!adv.out_of_time);
+        // Every lane passed s = 4 and overshot by at most its own last step; gd's step is h.
+        for l in cmp.lanes() {
+            assert!(
+                l.session.s() >= 4.0,
+                "{} at {}",
+                l.choice.key(),
+                l.session.s()
+            );
+        }
+        let gd = &cmp.lanes()[2].session;
+        assert!((gd.s() - 4.0).abs() < 0.05 + 1e-9, "gd at s = {}", gd.s());
+        assert_eq!(gd.stats().steps, 80);
+    }
+
+    #[test]
+    fn the_deadline_bounds_the_work() {
+        let mut cmp = Comparison::new(&over(), &[FlowChoice::Adapted]).unwrap();
+        let mut ticks = 0.0;
+        let mut clock = || {
+            ticks += 1.0;
+            ticks
+        };
+        // The clock reads 1 before the first step and one more after each.
+        let adv = cmp.advance(f64::INFINITY, 4.0, &mut clock);
+        assert_eq!(adv.steps, vec![3]);
+        assert_eq!(adv.ms, vec![3.0]);
+        assert!(adv.out_of_time);
+    }
+
+    #[test]
+    fn bad_choices_name_the_field() {
+        let e = Comparison::new(&over(), &[]).unwrap_err();
+        assert_eq!(e.to_string(), "flows: choose at least one flow");
+        let e = Comparison::new(&over(), &[FlowChoice::Adapted, FlowChoice::Adapted]).unwrap_err();
+        assert!(
+            e.to_string().starts_with("flows: adapted appears twice"),
+            "{e}"
+        );
+        let e = Comparison::new(&over(), &[FlowChoice::Gd { h: f64::NAN }]).unwrap_err();
+        assert!(e.to_string().starts_with("h: must be > 0"), "{e}");
+        let e = Comparison::new(&over(), &[FlowChoice::Homotopy { alpha: 2.0 }]).unwrap_err();
+        assert!(e.to_string().starts_with("alpha: must be in [0, 1]"), "{e}");
+    }
+
+    #[test]
+    fn progress_counts_log_cost_towards_epsilon() {
+        let mut cmp = Comparison::new(&over(), &[FlowChoice::Adapted]).unwrap();
+        assert!(cmp.progress(Some(1e-8)) < 1e-9);
+        let mut c = || 0.0;
+        cmp.advance(40.0, f64::INFINITY, &mut c);
+        let ses = &cmp.lanes()[0].session;
+        let expect = (ses.initial_cost() / ses.cost()).ln() / (ses.initial_cost() / 1e-8).ln();
+        assert!((cmp.progress(Some(1e-8)) - expect).abs() < 1e-12);
+        // The adapted cost is e^{−2s/N}C(0): progress ≈ s / s_ε.
+        let s_eps = 8.0 * (ses.initial_cost() / 1e-8).ln();
+        assert!(
+            (expect - ses.s() / s_eps).abs() < 1e-5,
+            "{expect} vs {}",
+            ses.s() / s_eps
+        );
+    }
+}

@@ -1,0 +1,1048 @@
+//! The page ↔ worker protocol and the [`Host`] that answers it.
+//!
+//! One message enum per direction. The page sends [`ToWorker`] requests as flat objects
+//! `{"id": 7, "type": "load", …}` (`id` echoes in the answer); the worker answers with
+//! [`FromWorker`] messages tagged by `type`, the first being an unsolicited
+//! [`FromWorker::Ready`] (the handshake). Bulk numbers (outputs, samples, data, heatmap grids) do
+//! not go through serde: they travel beside the message as one flat `Float64Array` whose layout
+//! the header describes, and [`FrameHeader::decode`] / [`RunInfo::decode`] read it back, so the
+//! encoder and the decoder live in one tested place.
+//!
+//! The [`Host`] owns the [`Comparison`] and every session. It never looks at a clock of its own
+//! (wasm32 has none): the caller passes `now` and a clock closure in milliseconds.
+
+use crate::diagnostics::Sample;
+use crate::error::{Error, Result};
+use crate::flow::Regime;
+use crate::lanes::{Comparison, FlowChoice};
+use crate::scenario::{Event, Scenario};
+use crate::session::Status;
+use nalgebra::DMatrix;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Protocol version sent in the handshake; bump when a message changes shape.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Milliseconds of integration per tick before the worker posts a frame and yields.
+pub const DEFAULT_BUDGET_MS: f64 = 30.0;
+/// Least time between two heatmap evaluations while running.
+pub const HEAT_EVERY_MS: f64 = 150.0;
+/// Scalars at the head of every encoded sample (see [`encode_sample`]).
+pub const SAMPLE_SCALARS: usize = 10;
+/// Largest heatmap grid side.
+pub const MAX_HEAT_SIZE: usize = 160;
+
+/// A request from the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ToWorker {
+    /// Builds one lane per flow from the scenario (JSON text), paused at `s = 0`.
+    Load {
+        /// The scenario as JSON text (parsed with field-named errors).
+        scenario: String,
+        /// The flows to compare, in legend order.
+        flows: Vec<FlowChoice>,
+    },
+    /// Runs at the current speed until paused or every lane has ended.
+    Play {},
+    /// Stops after the current tick.
+    Pause {},
+    /// Advances the shared `s` by one sample spacing, then pauses.
+    Step {},
+    /// Restarts every lane from `θ₀`.
+    Reset {},
+    /// Runs at full speed until every lane has ended (at `C ≤ ε` when the scenario sets `ε`),
+    /// reporting progress in each frame.
+    RunUntil {},
+    /// Flow time per second of wall time; `null` runs as fast as the budget allows.
+    Speed {
+        /// `s` per second, or `null` for as fast as possible.
+        #[serde(default)]
+        s_per_second: Option<f64>,
+    },
+    /// Evaluates a lane's network on a `size × size` grid over the input plane with every frame
+    /// (at most every [`HEAT_EVERY_MS`] while running); `lane: null` turns it off.
+    Heatmap {
+        /// Which lane, or `null`.
+        #[serde(default)]
+        lane: Option<usize>,
+        /// Grid side.
+        #[serde(default = "default_heat_size")]
+        size: usize,
+    },
+    /// Asks for a lane's trace (JSON) as it stands.
+    Trace {
+        /// Which lane.
+        lane: usize,
+    },
+}
+
+fn default_heat_size() -> usize {
+    48
+}
+
+/// A parsed request: the id to echo and the message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// Echoed in every answer to this request.
+    pub id: u32,
+    /// What is asked.
+    pub msg: ToWorker,
+}
+
+/// A request that could not be parsed: the id when it was readable, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// The request id, if readable.
+    pub id: Option<u32>,
+    /// What was wrong, naming the field.
+    pub error: Error,
+}
+
+impl Request {
+    /// Reads `{"id": n, "type": t, …fields}`.
+    ///
+    /// Errors name the field: `id`, `type`, or the path inside the message (`flows[1].h`).
+    pub fn from_value(v: Value) -> std::result::Result<Request, Refusal> {
+        let refuse = |id, field: &str, reason: String| Refusal {
+            id,
+            error: Error::invalid(field, reason),
+        };
+        let Value::Object(mut fields) = v else {
+            return Err(refuse(
+                None,
+                "message",
+                format!(
+                    "must be an object with \"id\" and \"type\", got {}",
+                    brief(&v)
+                ),
+            ));
+        };
+        let id = match fields.remove("id") {
+            Some(Value::Number(n)) => match n.as_u64().and_then(|i| u32::try_from(i).ok()) {
+                Some(i) => i,
+                None => {
+                    return Err(refuse(
+                        None,
+                        "id",
+                        format!("must be an integer in 0..2^32, got {n}"),
+                    ))
+                }
+            },
+            Some(other) => {
+                return Err(refuse(
+                    None,
+                    "id",
+                    format!("must be a number, got {}", brief(&other)),
+                ))
+            }
+            None => return Err(refuse(None, "id", "is missing".into())),
+        };
+        let kind = match fields.remove("type") {
+            Some(Value::String(k)) => k,
+            Some(other) => {
+                return Err(refuse(
+                    Some(id),
+                    "type",
+                    format!("must be a string, got {}", brief(&other)),
+                ))
+            }
+            None => return Err(refuse(Some(id), "type", "is missing".into())),
+        };
+        let mut outer = serde_json::Map::new();
+        outer.insert(kind.clone(), Value::Object(fields));
+        let mut track = serde_path_to_error::Track::new();
+        let de = serde_path_to_error::Deserializer::new(Value::Object(outer), &mut track);
+        match ToWorker::deserialize(de) {
+            Ok(msg) => Ok(Request { id, msg }),
+            Err(e) => {
+                let path: Vec<String> = track
+                    .path()
+                    .iter()
+                    .skip(1)
+                    .map(|seg| match seg {
+                        serde_path_to_error::Segment::Seq { index } => format!("[{index}]"),
+                        other => format!(".{other}"),
+                    })
+                    .collect();
+                let mut path = path.concat();
+                let mut msg = e.to_string();
+                // Kind-tagged values inside (flows) carry their inner path in the message.
+                if let Some((inner, rest)) = crate::tagged::split_inner_path(&msg) {
+                    if !inner.is_empty() {
+                        path = format!("{path}.{inner}");
+                    }
+                    msg = rest.to_string();
+                }
+                let field = if msg.starts_with("unknown variant") {
+                    "type".to_string()
+                } else if path.is_empty() {
+                    kind
+                } else {
+                    path.trim_start_matches('.').to_string()
+                };
+                Err(refuse(Some(id), &field, msg))
+            }
+        }
+    }
+
+    /// The flat object form `{"id", "type", …}` (what the page sends).
+    pub fn to_value(&self) -> Value {
+        let v = serde_json::to_value(&self.msg).expect("requests serialize");
+        let Value::Object(outer) = v else {
+            unreachable!("struct variants serialize as maps")
+        };
+        let (kind, inner) = outer.into_iter().next().expect("one variant");
+        let mut flat = serde_json::Map::new();
+        flat.insert("id".into(), self.id.into());
+        flat.insert("type".into(), Value::String(kind));
+        if let Value::Object(f) = inner {
+            flat.extend(f);
+        }
+        Value::Object(flat)
+    }
+}
+
+fn brief(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// A flow of the loaded comparison, as the page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaneInfo {
+    /// The flow.
+    pub choice: FlowChoice,
+    /// Legend text.
+    pub label: String,
+    /// CSS colour `#rrggbb`.
+    pub color: String,
+}
+
+/// What the page needs to know about a loaded comparison. Bulk: inputs (`N·M`, sample-major),
+/// then targets (`C·Q`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// Increases with every load and reset; frames of older epochs are stale.
+    pub epoch: u32,
+    /// Scenario title.
+    pub name: Option<String>,
+    /// Parameter count `K`.
+    pub k: usize,
+    /// Output dimension `Q`.
+    pub q: usize,
+    /// Samples `N`.
+    pub n: usize,
+    /// Input dimension `M`.
+    pub m: usize,
+    /// Number of targets `C` (classes).
+    pub classes: usize,
+    /// `QN`.
+    pub qn: usize,
+    /// `K` against `QN`.
+    pub regime: Regime,
+    /// `C(0)`, shared by every lane.
+    pub c0: f64,
+    /// `ε = stop.cost_below`, if set.
+    pub epsilon: Option<f64>,
+    /// `(N/2) log(C(0)/ε)`, if `ε` is set.
+    pub predicted: Option<f64>,
+    /// End of the shared interval.
+    pub s_max: f64,
+    /// Sample spacing.
+    pub every_s: f64,
+    /// The flows.
+    pub lanes: Vec<LaneInfo>,
+    /// `ω(j)` for every sample.
+    pub labels: Vec<usize>,
+    /// Input-plane bounds `[x_lo, x_hi, y_lo, y_hi]` when `M = 2` (heatmap and clicks).
+    pub bounds: Option<[f64; 4]>,
+}
+
+/// The data a [`RunInfo`]'s bulk carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunData {
+    /// Inputs, one `Vec` of length `M` per sample.
+    pub inputs: Vec<Vec<f64>>,
+    /// Targets `y_c`, one `Vec` of length `Q` per class.
+    pub targets: Vec<Vec<f64>>,
+}
+
+impl RunInfo {
+    /// Reads the data from the bulk that came with this header.
+    ///
+    /// Errors: a bulk of the wrong length (`bulk`).
+    pub fn decode(&self, bulk: &[f64]) -> Result<RunData> {
+        let want = self.n * self.m + self.classes * self.q;
+        if bulk.len() != want {
+            return Err(Error::invalid(
+                "bulk",
+                format!(
+                    "expected {want} numbers (N·M + C·Q = {}·{} + {}·{}), got {}",
+                    self.n,
+                    self.m,
+                    self.classes,
+                    self.q,
+                    bulk.len()
+                ),
+            ));
+        }
+        let (x, y) = bulk.split_at(self.n * self.m);
+        Ok(RunData {
+            inputs: x.chunks(self.m).map(<[f64]>::to_vec).collect(),
+            targets: y.chunks(self.q).map(<[f64]>::to_vec).collect(),
+        })
+    }
+}
+
+/// One lane's state in a frame. Bulk: outputs `x̲(s)` (`QN`), then `new_samples` encoded samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaneFrame {
+    /// Flow time.
+    pub s: f64,
+    /// Cost.
+    pub cost: f64,
+    /// `running`, `cost_below`, `stationary`, …
+    pub status: Status,
+    /// Accepted steps.
+    pub steps: u64,
+    /// Field evaluations.
+    pub evals: u64,
+    /// Rank of `D` at the last evaluation (flows that compute it).
+    pub rank: Option<usize>,
+    /// Stationarity `μ`.
+    pub stationarity: f64,
+    /// Steps per second of this lane's own compute time since the load.
+    pub steps_per_s: f64,
+    /// First `s` with `C ≤ ε`, once reached.
+    pub measured: Option<f64>,
+    /// Samples recorded since the previous frame (encoded in the bulk).
+    pub new_samples: usize,
+    /// Events since the previous frame.
+    pub events: Vec<Event>,
+}
+
+/// Where a heatmap grid lies. Bulk: `size²` points, row by row from `y_lo` up, each `Q` outputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeatHeader {
+    /// The lane whose network was evaluated.
+    pub lane: usize,
+    /// Grid side.
+    pub size: usize,
+    /// `[x_lo, x_hi, y_lo, y_hi]`.
+    pub bounds: [f64; 4],
+}
+
+/// The state after a tick.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameHeader {
+    /// The load this frame belongs to.
+    pub epoch: u32,
+    /// Whether the worker keeps running after this frame.
+    pub running: bool,
+    /// Progress of a run to `C ≤ ε` in `[0, 1]`, while one is under way or just ended.
+    pub progress: Option<f64>,
+    /// Why a run stopped, when it stopped in this tick.
+    pub stopped: Option<String>,
+    /// One entry per lane.
+    pub lanes: Vec<LaneFrame>,
+    /// A heatmap grid, when one was evaluated for this frame.
+    pub heat: Option<HeatHeader>,
+}
+
+/// A recorded sample as the page keeps it (the decoded form of [`encode_sample`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SamplePoint {
+    /// Flow time.
+    pub s: f64,
+    /// Cost.
+    pub cost: f64,
+    /// Rank of `D`.
+    pub rank: usize,
+    /// `σ_max(D)`.
+    pub sigma_max: f64,
+    /// `σ_min(D)`.
+    pub sigma_min: f64,
+    /// `λ_min(DDᵀ)`.
+    pub lambda_min: f64,
+    /// `ρ = |Dᵀ∇ₓC| / |∇ₓC|`.
+    pub rho: f64,
+    /// `|∇ₓC|`.
+    pub grad_x_norm: f64,
+    /// `|𝒫∇ₓC|`.
+    pub proj_grad_norm: f64,
+    /// `(N/2)|𝒫^⊥∇ₓC|²`.
+    pub perp_cost: f64,
+    /// Per class RMS spread of the outputs.
+    pub class_spread: Vec<f64>,
+    /// Per class distance of the mean output to its target.
+    pub class_mean_distance: Vec<f64>,
+    /// Outputs `x̲(s)`, when recorded.
+    pub outputs: Option<Vec<f64>>,
+}
+
+/// A decoded lane of a frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaneUpdate {
+    /// Current outputs `x̲(s)`.
+    pub outputs: Vec<f64>,
+    /// New samples.
+    pub samples: Vec<SamplePoint>,
+}
+
+/// A decoded heatmap grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatGrid {
+    /// Where it lies.
+    pub header: HeatHeader,
+    /// `size²·Q` outputs, row by row from `y_lo` up.
+    pub values: Vec<f64>,
+}
+
+/// A frame's bulk, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameData {
+    /// One per lane.
+    pub lanes: Vec<LaneUpdate>,
+    /// The heatmap grid, if any.
+    pub heat: Option<HeatGrid>,
+}
+
+/// Numbers one encoded sample takes with `classes` classes and `qn` outputs.
+pub fn sample_len(classes: usize, qn: usize) -> usize {
+    SAMPLE_SCALARS + 2 * classes + qn
+}
+
+/// Appends a sample: the [`SAMPLE_SCALARS`] scalars, spreads, mean distances, then the outputs
+/// (NaN-filled when not recorded, so that every sample has the same length).
+pub fn encode_sample(smp: &Sample, classes: usize, qn: usize, out: &mut Vec<f64>) {
+    out.extend_from_slice(&[
+        smp.s,
+        smp.cost,
+        smp.rank as f64,
+        smp.sigma_max,
+        smp.sigma_min,
+        smp.lambda_min,
+        smp.rho,
+        smp.grad_x_norm,
+        smp.proj_grad_norm,
+        smp.perp_cost,
+    ]);
+    let pad = |v: &[f64], len: usize, out: &mut Vec<f64>| {
+        out.extend(
+            v.iter()
+                .copied()
+                .chain(std::iter::repeat(f64::NAN))
+                .take(len),
+        );
+    };
+    pad(&smp.class_spread, classes, out);
+    pad(&smp.class_mean_distance, classes, out);
+    match &smp.outputs {
+        Some(o) => pad(o, qn, out),
+        None => out.extend(std::iter::repeat_n(f64::NAN, qn)),
+    }
+}
+
+fn decode_sample(v: &[f64], classes: usize) -> SamplePoint {
+    let (head, rest) = v.split_at(SAMPLE_SCALARS);
+    let (spread, rest) = rest.split_at(classes);
+    let (dist, outputs) = rest.split_at(classes);
+    SamplePoint {
+        s: head[0],
+        cost: head[1],
+        rank: head[2] as usize,
+        sigma_max: head[3],
+        sigma_min: head[4],
+        lambda_min: head[5],
+        rho: head[6],
+        grad_x_norm: head[7],
+        proj_grad_norm: head[8],
+        perp_cost: head[9],
+        class_spread: spread.to_vec(),
+        class_mean_distance: dist.to_vec(),
+        outputs: (!outputs.iter().all(|x| x.is_nan())).then(|| outputs.to_vec()),
+    }
+}
+
+impl FrameHeader {
+    /// Reads the bulk that came with this header, given the run it belongs to.
+    ///
+    /// Errors: a lane count or bulk length that does not match (`frame.lanes`, `bulk`).
+    pub fn decode(&self, info: &RunInfo, bulk: &[f64]) -> Result<FrameData> {
+        if self.lanes.len() != info.lanes.len() {
+            return Err(Error::invalid(
+                "frame.lanes",
+                format!(
+                    "{} lanes in the frame, {} in the run",
+                    self.lanes.len(),
+                    info.lanes.len()
+                ),
+            ));
+        }
+        let per = sample_len(info.classes, info.qn);
+        let heat_len = self.heat.as_ref().map_or(0, |h| h.size * h.size * info.q);
+        let want: usize = self
+            .lanes
+            .iter()
+            .map(|l| info.qn + l.new_samples * per)
+            .sum::<usize>()
+            + heat_len;
+        if bulk.len() != want {
+            return Err(Error::invalid(
+                "bulk",
+                format!("expected {want} numbers for this frame, got {}", bulk.len()),
+            ));
+        }
+        let mut at = 0;
+        let mut lanes = Vec::with_capacity(self.lanes.len());
+        for l in &self.lanes {
+            let outputs = bulk[at..at + info.qn].to_vec();
+            at += info.qn;
+            let samples = (0..l.new_samples)
+                .map(|_| {
+                    let smp = decode_sample(&bulk[at..at + per], info.classes);
+                    at += per;
+                    smp
+                })
+                .collect();
+            lanes.push(LaneUpdate { outputs, samples });
+        }
+        let heat = self.heat.as_ref().map(|h| HeatGrid {
+            header: h.clone(),
+            values: bulk[at..at + heat_len].to_vec(),
+        });
+        Ok(FrameData { lanes, heat })
+    }
+}
+
+/// An answer from the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FromWorker {
+    /// The handshake: the worker is initialised and listening.
+    Ready {
+        /// [`PROTOCOL_VERSION`].
+        protocol: u32,
+        /// Crate version.
+        version: String,
+    },
+    /// A comparison was built (answer to `load` and `reset`); bulk: see [`RunInfo`].
+    Loaded {
+        /// Request id.
+        id: u32,
+        /// The run.
+        info: RunInfo,
+    },
+    /// State after a tick; bulk: see [`LaneFrame`] and [`HeatHeader`].
+    Frame {
+        /// Id of the request that set the worker going (or asked for the frame).
+        id: u32,
+        /// The state.
+        frame: FrameHeader,
+    },
+    /// A lane's trace.
+    Trace {
+        /// Request id.
+        id: u32,
+        /// Which lane.
+        lane: usize,
+        /// The trace document (JSON).
+        json: String,
+    },
+    /// A request was carried out and has nothing else to say.
+    Ack {
+        /// Request id.
+        id: u32,
+    },
+    /// A request failed; nothing changed.
+    Error {
+        /// Request id, when readable.
+        id: Option<u32>,
+        /// The offending field, when one is to blame.
+        field: Option<String>,
+        /// The whole message, `field: reason`.
+        message: String,
+    },
+}
+
+impl FromWorker {
+    /// The error variant for `e`.
+    pub fn error(id: Option<u32>, e: &Error) -> FromWorker {
+        FromWorker::Error {
+            id,
+            field: match e {
+                Error::Invalid { field, .. } => Some(field.clone()),
+                _ => None,
+            },
+            message: e.to_string(),
+        }
+    }
+}
+
+/// A message and the bulk numbers that travel with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The message.
+    pub msg: FromWorker,
+    /// Bulk numbers (empty for most messages).
+    pub bulk: Vec<f64>,
+}
+
+impl From<FromWorker> for Reply {
+    fn from(msg: FromWorker) -> Reply {
+        Reply { msg, bulk: vec![] }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    Paused,
+    Playing,
+    Stepping(f64),
+    Until,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct HeatSpec {
+    lane: usize,
+    size: usize,
+}
+
+/// Input-plane bounds for 2-D inputs: the data's bounding box, padded and made square.
+pub fn plane_bounds(inputs: &[Vec<f64>]) -> Option<[f64; 4]> {
+    if inputs.first().is_none_or(|x| x.len() != 2) {
+        return None;
+    }
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for p in inputs {
+        x0 = x0.min(p[0]);
+        x1 = x1.max(p[0]);
+        y0 = y0.min(p[1]);
+        y1 = y1.max(p[1]);
+    }
+    let (cx, cy) = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
+    let half = (0.5 * (x1 - x0)).max(0.5 * (y1 - y0)).max(0.5) * 1.2;
+    Some([cx - half, cx + half, cy - half, cy + half])
+}
+
+/// The network of `theta` on a `size × size` grid of cell centres over `bounds`, row by row from
+/// the bottom; `Q` outputs per point.
+pub fn heat_values(
+    model: &crate::flow::Model,
+    theta: &[f64],
+    bounds: [f64; 4],
+    size: usize,
+) -> Vec<f64> {
+    let [x0, x1, y0, y1] = bounds;
+    let mut pts = Vec::with_capacity(2 * size * size);
+    for iy in 0..size {
+        let y = y0 + (iy as f64 + 0.5) * (y1 - y0) / size as f64;
+        for ix in 0..size {
+            pts.push(x0 + (ix as f64 + 0.5) * (x1 - x0) / size as f64);
+            pts.push(y);
+        }
+    }
+    let grid = DMatrix::from_column_slice(2, size * size, &pts);
+    model.net.forward(theta, &grid).as_slice().to_vec()
+}
+
+/// Owns the sessions and answers the page: the whole worker, minus the message plumbing.
+#[derive(Debug)]
+pub struct Host {
+    run: Option<Comparison>,
+    loaded: Option<(Scenario, Vec<FlowChoice>)>,
+    info: Option<RunInfo>,
+    epoch: u32,
+    mode: Mode,
+    run_id: u32,
+    speed: Option<f64>,
+    play_target: f64,
+    last_tick: Option<f64>,
+    heat: Option<HeatSpec>,
+    last_heat: f64,
+    heat_due: bool,
+    sent_samples: Vec<usize>,
+    sent_events: Vec<usize>,
+    busy: Vec<(u64, f64)>,
+    budget_ms: f64,
+    idle: bool,
+}
+
+impl Default for Host {
+    fn default() -> Self {
+        Host::new()
+    }
+}
+
+impl Host {
+    /// An empty host: nothing loaded, paused, full speed.
+    pub fn new() -> Host {
+        Host {
+            run: None,
+            loaded: None,
+            info: None,
+            epoch: 0,
+            mode: Mode::Paused,
+            run_id: 0,
+            speed: None,
+            play_target: 0.0,
+            last_tick: None,
+            heat: None,
+            last_heat: f64::NEG_INFINITY,
+            heat_due: false,
+            sent_samples: vec![],
+            sent_events: vec![],
+            busy: vec![],
+            budget_ms: DEFAULT_BUDGET_MS,
+            idle: false,
+        }
+    }
+
+    /// The handshake message.
+    pub fn ready() -> FromWorker {
+        FromWorker::Ready {
+            protocol: PROTOCOL_VERSION,
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+
+    /// Sets the integration budget per tick (milliseconds).
+    pub fn set_budget_ms(&mut self, ms: f64) {
+        self.budget_ms = ms.max(1.0);
+    }
+
+    /// The loaded comparison, if any.
+    pub fn comparison(&self) -> Option<&Comparison> {
+        self.run.as_ref()
+    }
+
+    /// Whether [`Host::tick`] has work to do.
+    pub fn wants_tick(&self) -> bool {
+        self.mode != Mode::Paused && self.run.is_some()
+    }
+
+    /// How long the caller may wait before the next tick: 0 while there is work, a frame's
+    /// worth when a speed limit holds the lanes back.
+    pub fn idle_ms(&self) -> f64 {
+        if self.idle {
+            16.0
+        } else {
+            0.0
+        }
+    }
+
+    /// Answers one message (as the page sent it). `now` is the caller's clock in milliseconds.
+    pub fn handle(&mut self, v: Value, now: f64) -> Vec<Reply> {
+        match Request::from_value(v) {
+            Ok(req) => self.handle_request(req, now),
+            Err(r) => vec![FromWorker::error(r.id, &r.error).into()],
+        }
+    }
+
+    /// Answers one parsed request.
+    pub fn handle_request(&mut self, req: Request, now: f64) -> Vec<Reply> {
+        let id = req.id;
+        match self.dispatch(req, now) {
+            Ok(replies) => replies,
+            Err(e) => vec![FromWorker::error(Some(id), &e).into()],
+        }
+    }
+
+    fn need_run(&self) -> Result<&Comparison> {
+        self.run
+            .as_ref()
+            .ok_or_else(|| Error::State("nothing is loaded yet: send `load` first".into()))
+    }
+
+    fn dispatch(&mut self, req: Request, now: f64) -> Result<Vec<Reply>> {
+        let id = req.id;
+        let ack = || vec![Reply::from(FromWorker::Ack { id })];
+        match req.msg {
+            ToWorker::Load { scenario, flows } => {
+                let sc = Scenario::from_json(&scenario)?;
+                self.load(id, sc, flows)
+            }
+            ToWorker::Reset {} => {
+                let (sc, flows) = self.loaded.clone().ok_or_else(|| {
+                    Error::State("nothing is loaded yet: send `load` first".into())
+                })?;
+                self.load(id, sc, flows)
+            }
+            ToWorker::Play {} => {
+                let s = self.need_run()?.s();
+                self.mode = Mode::Playing;
+                self.run_id = id;
+                self.play_target = s;
+                self.last_tick = Some(now);
+                Ok(ack())
+            }
+            ToWorker::RunUntil {} => {
+                self.need_run()?;
+                self.mode = Mode::Until;
+                self.run_id = id;
+                Ok(ack())
+            }
+            ToWorker::Step {} => {
+                let run = self.need_run()?;
+                let target = run.s() + run.every_s();
+                self.mode = Mode::Stepping(target);
+                self.run_id = id;
+                Ok(ack())
+            }
+            ToWorker::Pause {} => {
+                self.need_run()?;
+                self.mode = Mode::Paused;
+                Ok(vec![self.frame(id, None)])
+            }
+            ToWorker::Speed { s_per_second } => {
+                if let Some(v) = s_per_second {
+                    if !(v.is_finite() && v > 0.0) {
+                        return Err(Error::invalid(
+                            "s_per_second",
+                            format!("must be > 0 or null (full speed), got {v}"),
+                        ));
+                    }
+                }
+                self.speed = s_per_second;
+                Ok(ack())
+            }
+            ToWorker::Heatmap { lane, size } => {
+                if !(4..=MAX_HEAT_SIZE).contains(&size) {
+                    return Err(Error::invalid(
+                        "size",
+                        format!("must be in 4..={MAX_HEAT_SIZE}, got {size}"),
+                    ));
+                }
+                let Some(lane) = lane else {
+                    self.heat = None;
+                    return Ok(ack());
+                };
+                let run = self.need_run()?;
+                if lane >= run.lanes().len() {
+                    return Err(Error::invalid(
+                        "lane",
+                        format!("is {lane} but there are {} lanes", run.lanes().len()),
+                    ));
+                }
+                self.heat = Some(HeatSpec { lane, size });
+                self.heat_due = true;
+                if self.mode == Mode::Paused {
+                    Ok(vec![self.frame(id, None)])
+                } else {
+                    Ok(ack())
+                }
+            }
+            ToWorker::Trace { lane } => {
+                let run = self.need_run()?;
+                let l = run.lanes().get(lane).ok_or_else(|| {
+                    Error::invalid(
+                        "lane",
+                        format!("is {lane} but there are {} lanes", run.lanes().len()),
+                    )
+                })?;
+                Ok(vec![FromWorker::Trace {
+                    id,
+                    lane,
+                    json: l.session.trace().to_json(),
+                }
+                .into()])
+            }
+        }
+    }
+
+    fn load(&mut self, id: u32, sc: Scenario, flows: Vec<FlowChoice>) -> Result<Vec<Reply>> {
+        let run = Comparison::new(&sc, &flows)?;
+        self.epoch += 1;
+        self.mode = Mode::Paused;
+        let lanes = run.lanes().len();
+        self.sent_samples = vec![0; lanes];
+        self.sent_events = vec![0; lanes];
+        self.busy = vec![(0, 0.0); lanes];
+        if self.heat.is_some_and(|h| h.lane >= lanes) {
+            self.heat = None;
+        }
+        self.heat_due = self.heat.is_some();
+        let first = &run.lanes()[0].session;
+        let model = first.model();
+        let inputs = model.data.input_rows();
+        let info = RunInfo {
+            epoch: self.epoch,
+            name: sc.name.clone(),
+            k: model.k(),
+            q: model.q(),
+            n: model.n(),
+            m: model.data.m(),
+            classes: model.data.classes(),
+            qn: model.qn(),
+            regime: model.regime(),
+            c0: first.initial_cost(),
+            epsilon: first.epsilon(),
+            predicted: first.predicted_stopping_time(),
+            s_max: run.s_max(),
+            every_s: run.every_s(),
+            lanes: run
+                .lanes()
+                .iter()
+                .map(|l| LaneInfo {
+                    choice: l.choice,
+                    label: l.choice.label(),
+                    color: l.choice.css_color(),
+                })
+                .collect(),
+            labels: model.data.labels.clone(),
+            bounds: plane_bounds(&inputs),
+        };
+        let mut bulk: Vec<f64> = inputs.into_iter().flatten().collect();
+        bulk.extend(model.data.targets.iter().flatten());
+        self.run = Some(run);
+        self.loaded = Some((sc, flows));
+        self.info = Some(info.clone());
+        Ok(vec![
+            Reply {
+                msg: FromWorker::Loaded { id, info },
+                bulk,
+            },
+            self.frame(id, None),
+        ])
+    }
+
+    /// Integrates for up to the budget and returns the frame to post (nothing when paused).
+    ///
+    /// `clock` gives milliseconds; it is read once per step to honour the budget.
+    pub fn tick(&mut self, clock: &mut dyn FnMut() -> f64) -> Vec<Reply> {
+        if !self.wants_tick() {
+            return vec![];
+        }
+        let now = clock();
+        let budget = self.budget_ms;
+        let (mode, speed) = (self.mode, self.speed);
+        let run = self.run.as_mut().expect("wants_tick checked it");
+        let s_now = run.s();
+        let target = match mode {
+            Mode::Paused => unreachable!("wants_tick checked it"),
+            Mode::Playing => match speed {
+                None => f64::INFINITY,
+                Some(v) => {
+                    let dt = (now - self.last_tick.unwrap_or(now)).clamp(0.0, 100.0);
+                    // Never run ahead of what the lanes can do by more than a quarter second.
+                    self.play_target = (self.play_target + v * dt / 1000.0).min(s_now + v * 0.25);
+                    self.play_target
+                }
+            },
+            Mode::Stepping(t) => t,
+            Mode::Until => f64::INFINITY,
+        };
+        self.last_tick = Some(now);
+        let adv = run.advance(target, now + budget, clock);
+        self.idle = !adv.out_of_time;
+        for (b, (n, ms)) in self.busy.iter_mut().zip(adv.steps.iter().zip(&adv.ms)) {
+            b.0 += n;
+            b.1 += ms;
+        }
+        let t = now + adv.ms.iter().sum::<f64>();
+        let mut stopped = None;
+        if run.finished() {
+            stopped = Some(
+                run.lanes()
+                    .iter()
+                    .map(|l| format!("{}: {}", l.choice.key(), l.session.status().name()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            self.mode = Mode::Paused;
+        } else if let Mode::Stepping(target) = mode {
+            if run.s() >= target {
+                self.mode = Mode::Paused;
+                stopped = Some("step".into());
+            }
+        }
+        if self.heat.is_some() && t - self.last_heat >= HEAT_EVERY_MS {
+            self.heat_due = true;
+        }
+        if self.mode == Mode::Paused {
+            self.heat_due |= self.heat.is_some();
+        }
+        let progress =
+            (mode == Mode::Until).then(|| run.progress(run.lanes()[0].session.epsilon()));
+        let id = self.run_id;
+        if self.heat_due {
+            self.last_heat = t;
+        }
+        vec![self.frame_with(id, stopped, progress)]
+    }
+
+    fn frame(&mut self, id: u32, stopped: Option<String>) -> Reply {
+        self.heat_due |= self.heat.is_some() && self.mode == Mode::Paused;
+        self.frame_with(id, stopped, None)
+    }
+
+    fn frame_with(&mut self, id: u32, stopped: Option<String>, progress: Option<f64>) -> Reply {
+        let info = self.info.as_ref().expect("frames follow a load");
+        let (classes, qn) = (info.classes, info.qn);
+        let run = self.run.as_mut().expect("frames follow a load");
+        let mut bulk = Vec::new();
+        let mut lanes = Vec::with_capacity(run.lanes().len());
+        for (i, lane) in run.lanes_mut().iter_mut().enumerate() {
+            let f = lane.session.frame();
+            bulk.extend_from_slice(&f.outputs);
+            let samples = &lane.session.samples()[self.sent_samples[i]..];
+            for smp in samples {
+                encode_sample(smp, classes, qn, &mut bulk);
+            }
+            let new_samples = samples.len();
+            self.sent_samples[i] += new_samples;
+            let events = lane.session.events()[self.sent_events[i]..].to_vec();
+            self.sent_events[i] += events.len();
+            let (n, ms) = self.busy[i];
+            lanes.push(LaneFrame {
+                s: f.s,
+                cost: f.cost,
+                status: f.status,
+                steps: f.steps,
+                evals: lane.session.stats().evals,
+                rank: f.rank,
+                stationarity: f.stationarity,
+                steps_per_s: if ms > 0.0 {
+                    n as f64 * 1000.0 / ms
+                } else {
+                    0.0
+                },
+                measured: lane.session.measured_stopping_time(),
+                new_samples,
+                events,
+            });
+        }
+        let mut heat = None;
+        if self.heat_due {
+            self.heat_due = false;
+            if let (Some(spec), Some(bounds)) = (self.heat, info.bounds) {
+                let ses = &run.lanes()[spec.lane].session;
+                bulk.extend(heat_values(ses.model(), ses.theta(), bounds, spec.size));
+                heat = Some(HeatHeader {
+                    lane: spec.lane,
+                    size: spec.size,
+                    bounds,
+                });
+            }
+        }
+        Reply {
+            msg: FromWorker::Frame {
+                id,
+                frame: FrameHeader {
+                    epoch: self.epoch,
+                    running: self.mode != Mode::Paused,
+                    progress,
+                    stopped,
+                    lanes,
+                    heat,
+                },
+            },
+            bulk,
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Every figure of the page, rendered natively to SVG from a board fed by a real host, with
+//! content checks: the flow colours where curves must be, axis texts, one heatmap cell per grid
+//! point, straight adapted trails and bent standard ones, hover readouts and the CSV.
+
+mod common;
+use plotters::prelude::*;
+use pullback::board::{Board, View};
+use pullback::plot::{Look, PALETTE};
+use pullback::protocol::{FromWorker, Host, Reply};
+use serde_json::json;
+
+/// Feeds replies into the board; returns how many frames it took.
+fn feed(board: &mut Board, replies: Vec<Reply>) -> usize {
+    let mut frames = 0;
+    for r in replies {
+        match r.msg {
+            FromWorker::Loaded { info, .. } => board.load(info, &r.bulk).unwrap(),
+            FromWorker::Frame { frame, .. } => {
+                assert!(board.apply(&frame, &r.bulk).unwrap());
+                frames += 1;
+            }
+            FromWorker::Ack { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    frames
+}
+
+/// A board of over-smooth with adapted and standard flows, run to `s ≥ s_to`, heatmap on.
+fn board_at(preset: &str, flows: serde_json::Value, s_to: f64) -> (Board, Host) {
+    let mut host = Host::new();
+    let mut board = Board::new();
+    let sc = common::preset(preset);
+    let load = json!({"id": 1, "type": "load", "scenario": sc.to_json(), "flows": flows});
+    feed(&mut board, host.handle(load, 0.0));
+    feed(
+        &mut board,
+        host.handle(
+            json!({"id": 2, "type": "heatmap", "lane": 0, "size": 24}),
+            0.0,
+        ),
+    );
+    feed(
+        &mut board,
+        host.handle(json!({"id": 3, "type": "play"}), 0.0),
+    );
+    let mut t = 0.0;
+    let mut clock = move || {
+        t += 1.0;
+        t
+    };
+    while host.wants_tick() && board.s() < s_to {
+        let r = host.tick(&mut clock);
+        feed(&mut board, r);
+    }
+    feed(
+        &mut board,
+        host.handle(json!({"id": 4, "type": "pause"}), 0.0),
+    );
+    (board, host)
+}
+
+fn svg(board: &mut Board, view: View) -> String {
+    let mut out = String::new();
+    {
+        let area = SVGBackend::with_string(&mut out, (640, 420)).into_drawing_area();
+        board.draw(view, &area, &Look::default()).unwrap();
+    }
+    out
+}
+
+fn hex(c: RGBColor) -> String {
+    format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+}
+
+#[test]
+fn every_view_renders_with_its_content() {
+    let (mut board, _) = board_at(
+        "over-smooth",
+        json!([{"kind": "adapted"}, {"kind": "standard"}]),
+        40.0,
+    );
+    let (blue, vermillion) = (hex(PALETTE[0]), hex(PALETTE[1]));
+
+    let cost = svg(&mut board, View::Cost);
+    assert!(
+        cost.contains("cost C") && cost.lines().any(|l| l.trim() == "s"),
+        "axis texts"
+    );
+    assert!(cost.matches(&blue).count() >= 2, "adapted curve and legend");
+    assert!(
+        cost.matches(&vermillion).count() >= 2,
+        "standard curve and legend"
+    );
+    assert!(cost.contains("C(0)·e^(-2s/N)"), "theory line in the legend");
+    assert!(cost.contains("predicted stop"), "predicted stopping time");
+
+    let outputs = svg(&mut board, View::Outputs);
+    assert!(
+        outputs.contains("y1") && outputs.contains("y2"),
+        "targets labelled"
+    );
+    assert!(outputs.contains("output coordinate 1"));
+    // 16 trails per flow plus a filled head each.
+    assert!(
+        outputs.matches(&blue).count() >= 32,
+        "{}",
+        outputs.matches(&blue).count()
+    );
+    assert!(outputs.matches(&vermillion).count() >= 32);
+
+    let spectrum = svg(&mut board, View::Spectrum);
+    assert!(spectrum.contains("rank D") && spectrum.contains("λmin"));
+    assert!(
+        spectrum.matches(&blue).count() >= 3,
+        "λmin, ρ and rank of adapted"
+    );
+
+    let boundary = svg(&mut board, View::Boundary);
+    assert!(boundary.contains("input 1") && boundary.contains("adapted at s ="));
+    assert!(
+        boundary.matches("<rect").count() >= 24 * 24,
+        "{}",
+        boundary.matches("<rect").count()
+    );
+    // The 16 data points in the two class colours (8 each), outlined.
+    let c0 = hex(pullback::plot::class_color(0));
+    let c1 = hex(pullback::plot::class_color(1));
+    assert!(boundary.matches(&format!("fill=\"{c0}\"")).count() >= 8);
+    assert!(boundary.matches(&format!("fill=\"{c1}\"")).count() >= 8);
+
+    let collapse = svg(&mut board, View::Collapse);
+    assert!(collapse.contains("neural collapse: adapted"));
+    assert!(collapse.contains("class 1") && collapse.contains("class 2"));
+    assert!(collapse.matches(&c0).count() >= 2 && collapse.matches(&c1).count() >= 2);
+}
+
+#[test]
+fn adapted_trails_are_straight_and_standard_ones_bend() {
+    let (board, _) = board_at(
+        "over-smooth",
+        json!([{"kind": "adapted"}, {"kind": "standard"}]),
+        30.0,
+    );
+    let fig = board.outputs_figure();
+    assert_eq!(fig.trails.len(), 32);
+    let bend = |pts: &[(f64, f64)]| -> f64 {
+        let (a, b) = (pts[0], *pts.last().unwrap());
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len = dx.hypot(dy);
+        pts.iter()
+            .map(|p| ((p.0 - a.0) * dy - (p.1 - a.1) * dx).abs() / len)
+            .fold(0.0, f64::max)
+            / len
+    };
+    let adapted = fig.trails[..16]
+        .iter()
+        .map(|t| bend(&t.points))
+        .fold(0.0, f64::max);
+    let standard = fig.trails[16..]
+        .iter()
+        .map(|t| bend(&t.points))
+        .fold(0.0, f64::max);
+    assert!(
+        adapted < 1e-6,
+        "adapted trails deviate from a line by {adapted:.2e} of their length"
+    );
+    assert!(
+        standard > 1e-2,
+        "standard trails are this straight: {standard:.2e}"
+    );
+}
+
+#[test]
+fn hover_reads_the_values_under_the_cursor() {
+    let (mut board, host) = board_at(
+        "over-smooth",
+        json!([{"kind": "adapted"}, {"kind": "standard"}]),
+        20.0,
+    );
+    svg(&mut board, View::Cost);
+    let g = board.geom(View::Cost).unwrap();
+    let samples = board.samples(0);
+    let target = &samples[samples.len() / 2];
+    let (px, py) = g.to_pixel(target.s, target.cost);
+    let text = board.hover(View::Cost, px, py).unwrap();
+    let want = format!("adapted: C = {:.4e}", target.cost);
+    assert!(text.contains(&want), "{text} lacks {want}");
+    assert!(board.hover(View::Cost, -5.0, -5.0).is_none());
+
+    svg(&mut board, View::Boundary);
+    let lane = &host.comparison().unwrap().lanes()[0].session;
+    let x0 = lane.model().data.input_rows()[3].clone();
+    let g = board.geom(View::Boundary).unwrap();
+    let (px, py) = g.to_pixel(x0[0], x0[1]);
+    let text = board.hover(View::Boundary, px, py).unwrap();
+    assert!(text.starts_with("point 4: "), "{text}");
+    let (x, y) = board.input_at(px, py).unwrap();
+    assert!((x - x0[0]).abs() < 1e-9 && (y - x0[1]).abs() < 1e-9);
+
+    svg(&mut board, View::Spectrum);
+    let g = board.geom(View::Spectrum).unwrap();
+    let text = board
+        .hover(
+            View::Spectrum,
+            (g.px[0] + g.px[1]) / 2.0,
+            (g.py[0] + g.py[1]) / 2.0,
+        )
+        .unwrap();
+    assert!(text.contains("adapted: rank D = 32"), "{text}");
+}
+
+#[test]
+fn cost_csv_has_one_row_per_recorded_s() {
+    let (board, _) = board_at(
+        "over-smooth",
+        json!([{"kind": "adapted"}, {"kind": "gd", "h": 0.05}]),
+        8.0,
+    );
+    let csv = board.cost_csv();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "s,cost adapted,cost gradient descent h=0.05"
+    );
+    let first: Vec<f64> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(first[0], 0.0);
+    assert_eq!(first[1], first[2], "both start from C(0)");
+    let rows = csv.lines().count() - 1;
+    let most = board.samples(0).len().max(board.samples(1).len());
+    assert!(rows >= most, "{rows} rows for {most} samples");
+}
+
+#[test]
+fn inputs_of_other_dimensions_say_why_there_is_no_plane() {
+    let (mut board, _) = board_at("linear-rank", json!([{"kind": "adapted"}]), 1.0);
+    let text = svg(&mut board, View::Boundary);
+    assert!(text.contains("the input plane needs M = 2 inputs; these data have M = 6"));
+    // Q > 2 pairs and Q = 1 series both draw.
+    let (mut board, _) = board_at("under-stationary", json!([{"kind": "adapted"}]), 1.0);
+    board.set_pair(0, 2).unwrap();
+    assert!(svg(&mut board, View::Outputs).contains("output coordinate 3"));
+    assert!(board.set_pair(0, 3).is_err());
+}
