@@ -30,5 +30,7 @@ pub mod scenario;
 pub mod session;
 pub mod share;
 pub mod tagged;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use error::{Error, Result};

@@ -1,0 +1,309 @@
+//! Every figure drawn with plotters-canvas into a real canvas (wasm-bindgen-test in chromium),
+//! fed through the same glue as the page (worker host → messages → figures), with pixel checks:
+//! not blank, and the flow or class colours where the curves and points must be.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Float64Array, Reflect, JSON};
+use plotters::style::RGBColor;
+use pullback::plot::{class_color, PALETTE};
+use pullback::scenario::Trace;
+use pullback::web::{Figures, WorkerHost};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &key.into()).unwrap()
+}
+
+fn bulk(v: &JsValue) -> Option<Float64Array> {
+    get(v, "bulk").dyn_into().ok()
+}
+
+fn feed(fig: &mut Figures, out: Array) {
+    for m in out.iter() {
+        match get(&m, "type").as_string().unwrap().as_str() {
+            "loaded" => fig.load(get(&m, "info"), &bulk(&m).unwrap()).unwrap(),
+            "frame" => assert!(fig.apply(get(&m, "frame"), bulk(&m)).unwrap()),
+            "ack" => {}
+            other => panic!("unexpected {other}: {m:?}"),
+        }
+    }
+}
+
+/// Figures of `preset` with the given flows, run until `s ≥ s_to`, heatmap on lane 0.
+fn figures(preset: &str, flows: &str, s_to: f64) -> (Figures, WorkerHost) {
+    let mut host = WorkerHost::new();
+    let mut fig = Figures::new();
+    let sc = pullback::presets::find(preset).unwrap().scenario;
+    let load = js_sys::Object::new();
+    Reflect::set(&load, &"id".into(), &1.into()).unwrap();
+    Reflect::set(&load, &"type".into(), &"load".into()).unwrap();
+    Reflect::set(&load, &"scenario".into(), &sc.to_json().into()).unwrap();
+    Reflect::set(&load, &"flows".into(), &JSON::parse(flows).unwrap()).unwrap();
+    feed(&mut fig, host.handle(load.into()).unwrap());
+    let heat = JSON::parse(r#"{"id": 2, "type": "heatmap", "lane": 0, "size": 32}"#).unwrap();
+    feed(&mut fig, host.handle(heat).unwrap());
+    feed(
+        &mut fig,
+        host.handle(JSON::parse(r#"{"id": 3, "type": "play"}"#).unwrap())
+            .unwrap(),
+    );
+    while host.wants_tick() && fig.s() < s_to {
+        let out = host.tick().unwrap();
+        feed(&mut fig, out);
+    }
+    feed(
+        &mut fig,
+        host.handle(JSON::parse(r#"{"id": 4, "type": "pause"}"#).unwrap())
+            .unwrap(),
+    );
+    (fig, host)
+}
+
+fn canvas(w: u32, h: u32) -> HtmlCanvasElement {
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let c: HtmlCanvasElement = doc.create_element("canvas").unwrap().dyn_into().unwrap();
+    c.set_width(w);
+    c.set_height(h);
+    doc.body().unwrap().append_child(&c).unwrap();
+    c
+}
+
+struct Pixels {
+    w: usize,
+    h: usize,
+    data: Vec<u8>,
+}
+
+impl Pixels {
+    fn of(c: &HtmlCanvasElement) -> Pixels {
+        let ctx: CanvasRenderingContext2d =
+            c.get_context("2d").unwrap().unwrap().dyn_into().unwrap();
+        let img = ctx
+            .get_image_data(0.0, 0.0, c.width() as f64, c.height() as f64)
+            .unwrap();
+        Pixels {
+            w: c.width() as usize,
+            h: c.height() as usize,
+            data: img.data().0,
+        }
+    }
+
+    fn at(&self, x: usize, y: usize) -> (u8, u8, u8) {
+        let i = 4 * (y * self.w + x);
+        (self.data[i], self.data[i + 1], self.data[i + 2])
+    }
+
+    /// Fraction of pixels that are not white.
+    fn ink(&self) -> f64 {
+        let n = (0..self.w * self.h)
+            .filter(|&i| self.data[4 * i..4 * i + 3].iter().any(|&v| v < 245))
+            .count();
+        n as f64 / (self.w * self.h) as f64
+    }
+
+    /// Pixels within `tol` of `c` on every channel.
+    fn count(&self, c: RGBColor, tol: i32) -> usize {
+        (0..self.w * self.h)
+            .filter(|&i| {
+                let p = &self.data[4 * i..4 * i + 3];
+                (p[0] as i32 - c.0 as i32).abs() <= tol
+                    && (p[1] as i32 - c.1 as i32).abs() <= tol
+                    && (p[2] as i32 - c.2 as i32).abs() <= tol
+            })
+            .count()
+    }
+
+    /// Whether a pixel within `r` of `(x, y)` is within `tol` of `c`.
+    fn near(&self, x: f64, y: f64, r: i64, c: RGBColor, tol: i32) -> bool {
+        for dy in -r..=r {
+            for dx in -r..=r {
+                let (px, py) = (x.round() as i64 + dx, y.round() as i64 + dy);
+                if px < 0 || py < 0 || px as usize >= self.w || py as usize >= self.h {
+                    continue;
+                }
+                let p = self.at(px as usize, py as usize);
+                if (p.0 as i32 - c.0 as i32).abs() <= tol
+                    && (p.1 as i32 - c.1 as i32).abs() <= tol
+                    && (p.2 as i32 - c.2 as i32).abs() <= tol
+                {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+fn trace(host: &mut WorkerHost, lane: usize) -> Trace {
+    let out = host
+        .handle(JSON::parse(&format!(r#"{{"id": 9, "type": "trace", "lane": {lane}}}"#)).unwrap())
+        .unwrap();
+    Trace::from_json(&get(&out.get(0), "json").as_string().unwrap()).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn the_cost_figure_draws_each_flow_where_its_cost_is() {
+    let (mut fig, mut host) = figures(
+        "over-smooth",
+        r#"[{"kind": "adapted"}, {"kind": "standard"}]"#,
+        40.0,
+    );
+    for scale in [1.0, 2.0] {
+        let c = canvas((560.0 * scale) as u32, (360.0 * scale) as u32);
+        fig.draw("cost", c.clone(), scale).unwrap();
+        let px = Pixels::of(&c);
+        assert!(px.ink() > 0.03, "blank cost figure: ink {}", px.ink());
+        for lane in 0..2 {
+            let t = trace(&mut host, lane);
+            let color = PALETTE[lane];
+            assert!(
+                px.count(color, 10) > (100.0 * scale) as usize,
+                "lane {lane} colour missing"
+            );
+            // At a third of the way, the curve passes through the pixel of (s, C(s)).
+            let smp = &t.samples[t.samples.len() / 3];
+            let at = fig.pixel_of("cost", smp.s, smp.cost).unwrap();
+            assert!(
+                px.near(at[0], at[1], (3.0 * scale) as i64, color, 40),
+                "lane {lane} not drawn at s = {}, C = {} (pixel {at:?})",
+                smp.s,
+                smp.cost
+            );
+        }
+        // The hover readout at that place names the adapted cost.
+        let t = trace(&mut host, 0);
+        let smp = &t.samples[t.samples.len() / 3];
+        let at = fig.pixel_of("cost", smp.s, smp.cost).unwrap();
+        let text = fig.hover("cost", at[0], at[1]).unwrap();
+        assert!(
+            text.contains(&format!("adapted: C = {:.4e}", smp.cost)),
+            "{text}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_output_figure_draws_trails_and_targets() {
+    let (mut fig, mut host) = figures(
+        "over-smooth",
+        r#"[{"kind": "adapted"}, {"kind": "standard"}]"#,
+        20.0,
+    );
+    let c = canvas(480, 420);
+    fig.draw("outputs", c.clone(), 1.0).unwrap();
+    let px = Pixels::of(&c);
+    assert!(px.ink() > 0.02, "ink {}", px.ink());
+    let t = trace(&mut host, 0);
+    let last = t.samples.last().unwrap().outputs.clone().unwrap();
+    // The adapted head of sample 1 is a filled disc of the adapted colour.
+    let at = fig.pixel_of("outputs", last[0], last[1]).unwrap();
+    assert!(
+        px.near(at[0], at[1], 2, PALETTE[0], 40),
+        "no adapted head at {at:?}"
+    );
+    // The targets y1 = (1, 0) and y2 = (0, 1) are black crosses.
+    for (x, y) in [(1.0, 0.0), (0.0, 1.0)] {
+        let at = fig.pixel_of("outputs", x, y).unwrap();
+        assert!(
+            px.near(at[0], at[1], 1, RGBColor(0, 0, 0), 60),
+            "no target at ({x}, {y})"
+        );
+    }
+    assert!(px.count(PALETTE[1], 10) > 100, "standard trails missing");
+}
+
+#[wasm_bindgen_test]
+fn the_spectrum_figure_draws_lambda_rho_and_rank() {
+    let (mut fig, _) = figures(
+        "over-smooth",
+        r#"[{"kind": "adapted"}, {"kind": "gd", "h": 0.05}]"#,
+        10.0,
+    );
+    let c = canvas(560, 420);
+    fig.draw("spectrum", c.clone(), 1.0).unwrap();
+    let px = Pixels::of(&c);
+    assert!(px.ink() > 0.03, "ink {}", px.ink());
+    assert!(px.count(PALETTE[0], 10) > 150, "adapted curves missing");
+    assert!(
+        px.count(PALETTE[2], 10) > 150,
+        "gradient-descent curves missing"
+    );
+    let text = fig.hover("spectrum", 300.0, 100.0).unwrap();
+    assert!(text.contains("rank D = 32"), "{text}");
+}
+
+#[wasm_bindgen_test]
+fn the_boundary_figure_fills_the_plane_and_marks_the_points() {
+    let (mut fig, _) = figures("over-smooth", r#"[{"kind": "adapted"}]"#, 30.0);
+    let c = canvas(420, 420);
+    fig.draw("boundary", c.clone(), 1.0).unwrap();
+    let px = Pixels::of(&c);
+    assert!(
+        px.ink() > 0.5,
+        "the heatmap must cover the plane: ink {}",
+        px.ink()
+    );
+    let data = pullback::data::Dataset::from_spec(
+        &pullback::presets::find("over-smooth")
+            .unwrap()
+            .scenario
+            .data,
+        1,
+    )
+    .unwrap();
+    for (x, &c) in data.input_rows().iter().zip(&data.labels).take(6) {
+        let at = fig.pixel_of("boundary", x[0], x[1]).unwrap();
+        assert!(
+            px.near(at[0], at[1], 1, class_color(c), 12),
+            "point {x:?} not in its class colour"
+        );
+    }
+    // The plane's cells use pale tints of both class colours.
+    let tint = |c: RGBColor| {
+        let m = |v: u8| (v as f64 + (255.0 - v as f64) * 0.55).round() as u8;
+        RGBColor(m(c.0), m(c.1), m(c.2))
+    };
+    assert!(
+        px.count(tint(class_color(0)), 25) > 2000,
+        "class 1 region missing"
+    );
+    assert!(
+        px.count(tint(class_color(1)), 25) > 2000,
+        "class 2 region missing"
+    );
+    // A click maps back to the input plane.
+    let x0 = &data.input_rows()[0];
+    let at = fig.pixel_of("boundary", x0[0], x0[1]).unwrap();
+    let back = fig.input_at(at[0], at[1]).unwrap();
+    assert!((back[0] - x0[0]).abs() < 1e-9 && (back[1] - x0[1]).abs() < 1e-9);
+}
+
+#[wasm_bindgen_test]
+fn the_collapse_figure_draws_every_class() {
+    let (mut fig, _) = figures("under-stationary", r#"[{"kind": "adapted"}]"#, 40.0);
+    let c = canvas(560, 380);
+    fig.draw("collapse", c.clone(), 1.0).unwrap();
+    let px = Pixels::of(&c);
+    assert!(px.ink() > 0.03, "ink {}", px.ink());
+    for k in 0..3 {
+        assert!(
+            px.count(class_color(k), 10) > 100,
+            "class {k} curves missing"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn drawing_before_any_data_still_works() {
+    let mut fig = Figures::new();
+    for view in ["cost", "outputs", "spectrum", "boundary", "collapse"] {
+        let c = canvas(300, 200);
+        fig.draw(view, c.clone(), 1.0).unwrap();
+        assert!(Pixels::of(&c).ink() > 0.005, "{view}: nothing drawn");
+    }
+    assert!(fig.draw("nope", canvas(10, 10), 1.0).is_err());
+}
