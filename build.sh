@@ -6,9 +6,11 @@ cd "$(dirname "$0")"
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 wasm-pack build --target web --release --out-dir www/pkg --no-typescript --no-pack
 rm -rf dist
-mkdir -p dist/www
+mkdir -p dist/www/pkg
 cp index.html dist/
-cp -r www/* dist/www/
+cp www/app.js www/worker.js www/style.css dist/www/
+cp www/pkg/pullback.js www/pkg/pullback_bg.wasm dist/www/pkg/
 [ -f bench.html ] && cp bench.html dist/
-rm -f dist/www/pkg/.gitignore
-echo "built dist/ ($(du -sh dist | cut -f1)); wasm $(stat -c %s dist/www/pkg/pullback_bg.wasm) bytes" >&2
+raw=$(stat -c %s dist/www/pkg/pullback_bg.wasm)
+gz=$(gzip -9 -c dist/www/pkg/pullback_bg.wasm | wc -c)
+echo "built dist/ ($(du -sh dist | cut -f1)); wasm ${raw} bytes raw, ${gz} bytes gzip -9" >&2

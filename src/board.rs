@@ -11,7 +11,7 @@ use crate::plot::cost::CostFigure;
 use crate::plot::heatmap::HeatmapFigure;
 use crate::plot::outputs::{OutputsFigure, Trail};
 use crate::plot::spectrum::{SpectrumFigure, SpectrumLane};
-use crate::plot::{class_color, decimate, Geom, Look, Series, PALETTE};
+use crate::plot::{class_color, decimate, decimate_path, Geom, Look, Series, PALETTE};
 use crate::protocol::{FrameHeader, HeatGrid, LaneFrame, RunData, RunInfo, SamplePoint};
 use plotters::coord::Shift;
 use plotters::prelude::{DrawingArea, DrawingBackend, RGBColor};
@@ -21,8 +21,6 @@ use serde::{Deserialize, Serialize};
 pub const MAX_CURVE_POINTS: usize = 400;
 /// Most points drawn per output trail.
 pub const MAX_TRAIL_POINTS: usize = 120;
-/// Most samples `j` whose trails are drawn.
-pub const MAX_TRAILS: usize = 64;
 /// Most classes drawn on the neural-collapse figure.
 pub const MAX_COLLAPSE_CLASSES: usize = 8;
 
@@ -78,6 +76,7 @@ struct LaneHistory {
     frame: Option<LaneFrame>,
     outputs: Vec<f64>,
     samples: Vec<SamplePoint>,
+    trail: Vec<(f64, Vec<f64>)>,
 }
 
 /// The page's picture of one comparison.
@@ -155,6 +154,7 @@ impl Board {
             hist.frame = Some(lf.clone());
             hist.outputs = upd.outputs;
             hist.samples.extend(upd.samples);
+            hist.trail.extend(upd.trail);
         }
         if let Some(h) = data.heat {
             self.heat = Some(h);
@@ -260,8 +260,9 @@ impl Board {
         fig
     }
 
-    /// The output figure: trails of up to [`MAX_TRAILS`] samples per flow in the chosen pair of
-    /// coordinates (`Q ≥ 2`), or against `s` (`Q = 1`).
+    /// The output figure: the trails of the recorded samples ([`RunInfo::trail`]) per flow in
+    /// the chosen pair of coordinates (`Q ≥ 2`), or against `s` (`Q = 1`), each ending at the
+    /// current output.
     pub fn outputs_figure(&self) -> OutputsFigure {
         let mut fig = OutputsFigure::default();
         let (Some(info), Some(data)) = (&self.info, &self.data) else {
@@ -269,44 +270,41 @@ impl Board {
         };
         let q = info.q;
         let (a, b) = self.pair;
-        let stride = info.n.div_ceil(MAX_TRAILS).max(1);
         let one_d = q == 1;
+        let at = |s: f64, o: &[f64], base: usize| {
+            if one_d {
+                (s, o[base])
+            } else {
+                (o[base + a], o[base + b])
+            }
+        };
         for (i, lane) in self.lanes.iter().enumerate() {
             let color = self.lane_color(i);
             fig.legend.push((self.lane_label(i), color));
-            let snaps: Vec<(f64, &[f64])> = lane
-                .samples
-                .iter()
-                .filter_map(|p| p.outputs.as_deref().map(|o| (p.s, o)))
-                .chain(
-                    lane.frame
-                        .as_ref()
-                        .filter(|_| !lane.outputs.is_empty())
-                        .map(|f| (f.s, lane.outputs.as_slice())),
-                )
-                .collect();
-            for j in (0..info.n).step_by(stride) {
-                let pts: Vec<(f64, f64)> = snaps
-                    .iter()
-                    .map(|(s, o)| {
-                        if one_d {
-                            (*s, o[j])
-                        } else {
-                            (o[j * q + a], o[j * q + b])
-                        }
-                    })
-                    .collect();
+            let head = lane
+                .frame
+                .as_ref()
+                .filter(|_| lane.outputs.len() == info.qn)
+                .map(|f| f.s);
+            for (t, &j) in info.trail.iter().enumerate() {
+                let mut pts: Vec<(f64, f64)> =
+                    lane.trail.iter().map(|(s, o)| at(*s, o, t * q)).collect();
+                if let Some(s) = head {
+                    if lane.trail.last().is_none_or(|p| p.0 < s) {
+                        pts.push(at(s, &lane.outputs, j * q));
+                    }
+                }
                 fig.trails.push(Trail {
                     color,
-                    points: decimate(&pts, MAX_TRAIL_POINTS),
+                    points: decimate_path(&pts, MAX_TRAIL_POINTS),
                 });
             }
         }
         if one_d {
             let s_end = self.s().max(info.every_s);
-            for (j, &l) in info.labels.iter().enumerate().step_by(stride) {
-                let _ = j;
-                fig.targets.push((s_end, data.targets[l][0], String::new()));
+            for &j in &info.trail {
+                fig.targets
+                    .push((s_end, data.targets[info.labels[j]][0], String::new()));
             }
             fig.x_desc = "s".into();
             fig.y_desc = "output x_j(s); targets ×".into();

@@ -148,7 +148,6 @@ pub struct Comparison {
 impl Comparison {
     /// Materializes `scenario` once and starts one session per choice on copies of it.
     ///
-    /// Every lane records its outputs (the page draws their trails).
     /// Errors: no flows or a flow twice (`flows`), a bad `h` / `alpha`, and every error of
     /// [`Scenario::materialize`] and [`Session::new`].
     pub fn new(scenario: &Scenario, choices: &[FlowChoice]) -> Result<Comparison> {
@@ -164,8 +163,7 @@ impl Comparison {
                 ));
             }
         }
-        let mut base = scenario.materialize()?.scenario;
-        base.record.outputs = true;
+        let base = scenario.materialize()?.scenario;
         let lanes = choices
             .iter()
             .map(|c| {
@@ -178,7 +176,7 @@ impl Comparison {
         Ok(Comparison { lanes, base })
     }
 
-    /// The materialized scenario every lane starts from (outputs recorded).
+    /// The materialized scenario every lane starts from.
     pub fn base(&self) -> &Scenario {
         &self.base
     }
@@ -227,12 +225,14 @@ impl Comparison {
     /// `s_target` or `clock()` passes `deadline`.
     ///
     /// `clock` is injected (milliseconds, any origin) because wasm32 has no `std::time`; it is
-    /// read once per step, which also times each lane's own work.
+    /// read once per step, which also times each lane's own work. `on_step(i, lane)` runs after
+    /// every step of lane `i`.
     pub fn advance(
         &mut self,
         s_target: f64,
         deadline: f64,
         clock: &mut dyn FnMut() -> f64,
+        on_step: &mut dyn FnMut(usize, &Lane),
     ) -> Advance {
         let mut adv = Advance {
             steps: vec![0; self.lanes.len()],
@@ -250,6 +250,7 @@ impl Comparison {
                 .map(|(i, _)| i);
             let Some(i) = behind else { break };
             self.lanes[i].session.step();
+            on_step(i, &self.lanes[i]);
             let t2 = clock();
             adv.steps[i] += 1;
             adv.ms[i] += t2 - t;
@@ -323,7 +324,7 @@ mod tests {
             ticks += 1.0;
             ticks
         };
-        let adv = cmp.advance(4.0, f64::INFINITY, &mut clock);
+        let adv = cmp.advance(4.0, f64::INFINITY, &mut clock, &mut |_, _| {});
         assert!(adv.steps.iter().all(|&t| t > 0), "{adv:?}");
         assert!(!adv.out_of_time);
         // Every lane passed s = 4 and overshot by at most its own last step; gd's step is h.
@@ -349,7 +350,7 @@ mod tests {
             ticks
         };
         // The clock reads 1 before the first step and one more after each.
-        let adv = cmp.advance(f64::INFINITY, 4.0, &mut clock);
+        let adv = cmp.advance(f64::INFINITY, 4.0, &mut clock, &mut |_, _| {});
         assert_eq!(adv.steps, vec![3]);
         assert_eq!(adv.ms, vec![3.0]);
         assert!(adv.out_of_time);
@@ -375,7 +376,7 @@ mod tests {
         let mut cmp = Comparison::new(&over(), &[FlowChoice::Adapted]).unwrap();
         assert!(cmp.progress(Some(1e-8)) < 1e-9);
         let mut c = || 0.0;
-        cmp.advance(40.0, f64::INFINITY, &mut c);
+        cmp.advance(40.0, f64::INFINITY, &mut c, &mut |_, _| {});
         let ses = &cmp.lanes()[0].session;
         let expect = (ses.initial_cost() / ses.cost()).ln() / (ses.initial_cost() / 1e-8).ln();
         assert!((cmp.progress(Some(1e-8)) - expect).abs() < 1e-12);

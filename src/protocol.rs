@@ -14,7 +14,7 @@
 use crate::diagnostics::Sample;
 use crate::error::{Error, Result};
 use crate::flow::Regime;
-use crate::lanes::{Comparison, FlowChoice};
+use crate::lanes::{Comparison, FlowChoice, Lane};
 use crate::scenario::{Event, Scenario};
 use crate::session::Status;
 use nalgebra::DMatrix;
@@ -31,6 +31,8 @@ pub const HEAT_EVERY_MS: f64 = 150.0;
 pub const SAMPLE_SCALARS: usize = 10;
 /// Largest heatmap grid side.
 pub const MAX_HEAT_SIZE: usize = 160;
+/// Most samples `j` whose output trails the host records.
+pub const MAX_TRAIL_SAMPLES: usize = 64;
 
 /// A request from the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -261,6 +263,10 @@ pub struct RunInfo {
     pub labels: Vec<usize>,
     /// Input-plane bounds `[x_lo, x_hi, y_lo, y_hi]` when `M = 2` (heatmap and clicks).
     pub bounds: Option<[f64; 4]>,
+    /// The samples `j` whose output trails are recorded (at most [`MAX_TRAIL_SAMPLES`]).
+    pub trail: Vec<usize>,
+    /// Least `s` between two trail points.
+    pub trail_every: f64,
 }
 
 /// The data a [`RunInfo`]'s bulk carries.
@@ -299,7 +305,8 @@ impl RunInfo {
     }
 }
 
-/// One lane's state in a frame. Bulk: outputs `x̲(s)` (`QN`), then `new_samples` encoded samples.
+/// One lane's state in a frame. Bulk: outputs `x̲(s)` (`QN`), then `new_samples` encoded samples,
+/// then `new_trail` trail points (`s`, then the outputs of the trail samples, `Q` each).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LaneFrame {
     /// Flow time.
@@ -322,6 +329,8 @@ pub struct LaneFrame {
     pub measured: Option<f64>,
     /// Samples recorded since the previous frame (encoded in the bulk).
     pub new_samples: usize,
+    /// Trail points recorded since the previous frame (in the bulk).
+    pub new_trail: usize,
     /// Events since the previous frame.
     pub events: Vec<Event>,
 }
@@ -381,8 +390,6 @@ pub struct SamplePoint {
     pub class_spread: Vec<f64>,
     /// Per class distance of the mean output to its target.
     pub class_mean_distance: Vec<f64>,
-    /// Outputs `x̲(s)`, when recorded.
-    pub outputs: Option<Vec<f64>>,
 }
 
 /// A decoded lane of a frame.
@@ -392,6 +399,9 @@ pub struct LaneUpdate {
     pub outputs: Vec<f64>,
     /// New samples.
     pub samples: Vec<SamplePoint>,
+    /// New trail points: `s` and the outputs of the trail samples (`Q` each, in
+    /// [`RunInfo::trail`] order).
+    pub trail: Vec<(f64, Vec<f64>)>,
 }
 
 /// A decoded heatmap grid.
@@ -412,14 +422,14 @@ pub struct FrameData {
     pub heat: Option<HeatGrid>,
 }
 
-/// Numbers one encoded sample takes with `classes` classes and `qn` outputs.
-pub fn sample_len(classes: usize, qn: usize) -> usize {
-    SAMPLE_SCALARS + 2 * classes + qn
+/// Numbers one encoded sample takes with `classes` classes.
+pub fn sample_len(classes: usize) -> usize {
+    SAMPLE_SCALARS + 2 * classes
 }
 
-/// Appends a sample: the [`SAMPLE_SCALARS`] scalars, spreads, mean distances, then the outputs
-/// (NaN-filled when not recorded, so that every sample has the same length).
-pub fn encode_sample(smp: &Sample, classes: usize, qn: usize, out: &mut Vec<f64>) {
+/// Appends a sample: the [`SAMPLE_SCALARS`] scalars, then the spreads and the mean distances
+/// (padded with NaN to `classes` each, so that every sample has the same length).
+pub fn encode_sample(smp: &Sample, classes: usize, out: &mut Vec<f64>) {
     out.extend_from_slice(&[
         smp.s,
         smp.cost,
@@ -442,16 +452,11 @@ pub fn encode_sample(smp: &Sample, classes: usize, qn: usize, out: &mut Vec<f64>
     };
     pad(&smp.class_spread, classes, out);
     pad(&smp.class_mean_distance, classes, out);
-    match &smp.outputs {
-        Some(o) => pad(o, qn, out),
-        None => out.extend(std::iter::repeat_n(f64::NAN, qn)),
-    }
 }
 
 fn decode_sample(v: &[f64], classes: usize) -> SamplePoint {
     let (head, rest) = v.split_at(SAMPLE_SCALARS);
-    let (spread, rest) = rest.split_at(classes);
-    let (dist, outputs) = rest.split_at(classes);
+    let (spread, dist) = rest.split_at(classes);
     SamplePoint {
         s: head[0],
         cost: head[1],
@@ -465,7 +470,6 @@ fn decode_sample(v: &[f64], classes: usize) -> SamplePoint {
         perp_cost: head[9],
         class_spread: spread.to_vec(),
         class_mean_distance: dist.to_vec(),
-        outputs: (!outputs.iter().all(|x| x.is_nan())).then(|| outputs.to_vec()),
     }
 }
 
@@ -484,12 +488,13 @@ impl FrameHeader {
                 ),
             ));
         }
-        let per = sample_len(info.classes, info.qn);
+        let per = sample_len(info.classes);
+        let per_trail = 1 + info.trail.len() * info.q;
         let heat_len = self.heat.as_ref().map_or(0, |h| h.size * h.size * info.q);
         let want: usize = self
             .lanes
             .iter()
-            .map(|l| info.qn + l.new_samples * per)
+            .map(|l| info.qn + l.new_samples * per + l.new_trail * per_trail)
             .sum::<usize>()
             + heat_len;
         if bulk.len() != want {
@@ -510,7 +515,18 @@ impl FrameHeader {
                     smp
                 })
                 .collect();
-            lanes.push(LaneUpdate { outputs, samples });
+            let trail = (0..l.new_trail)
+                .map(|_| {
+                    let p = (bulk[at], bulk[at + 1..at + per_trail].to_vec());
+                    at += per_trail;
+                    p
+                })
+                .collect();
+            lanes.push(LaneUpdate {
+                outputs,
+                samples,
+                trail,
+            });
         }
         let heat = self.heat.as_ref().map(|h| HeatGrid {
             header: h.clone(),
@@ -651,6 +667,40 @@ pub fn heat_values(
     model.net.forward(theta, &grid).as_slice().to_vec()
 }
 
+/// Output trails of a few samples, recorded after steps at least `every` apart in `s`: the
+/// standard flow moves fast early, far faster than the sample grid shows.
+#[derive(Debug, Clone, Default)]
+struct Trails {
+    inputs: DMatrix<f64>,
+    every: f64,
+    last: Vec<f64>,
+    pending: Vec<Vec<f64>>,
+    count: Vec<usize>,
+}
+
+impl Trails {
+    fn record(&mut self, i: usize, lane: &Lane) {
+        let ses = &lane.session;
+        let out = &mut self.pending[i];
+        out.push(ses.s());
+        out.extend_from_slice(
+            ses.model()
+                .net
+                .forward(ses.theta(), &self.inputs)
+                .as_slice(),
+        );
+        self.last[i] = ses.s();
+        self.count[i] += 1;
+    }
+
+    fn after_step(&mut self, i: usize, lane: &Lane) {
+        let s = lane.session.s();
+        if s - self.last[i] >= self.every || (lane.session.finished() && s > self.last[i]) {
+            self.record(i, lane);
+        }
+    }
+}
+
 /// Owns the sessions and answers the page: the whole worker, minus the message plumbing.
 #[derive(Debug)]
 pub struct Host {
@@ -668,6 +718,7 @@ pub struct Host {
     heat_due: bool,
     sent_samples: Vec<usize>,
     sent_events: Vec<usize>,
+    trail: Trails,
     busy: Vec<(u64, f64)>,
     budget_ms: f64,
     idle: bool,
@@ -697,6 +748,7 @@ impl Host {
             heat_due: false,
             sent_samples: vec![],
             sent_events: vec![],
+            trail: Trails::default(),
             busy: vec![],
             budget_ms: DEFAULT_BUDGET_MS,
             idle: false,
@@ -870,6 +922,27 @@ impl Host {
         let first = &run.lanes()[0].session;
         let model = first.model();
         let inputs = model.data.input_rows();
+        let n = model.n();
+        let trail: Vec<usize> = (0..n).step_by(n.div_ceil(MAX_TRAIL_SAMPLES)).collect();
+        let trail_every = if trail.len() * model.q() <= 512 {
+            run.every_s() / 16.0
+        } else {
+            run.every_s() / 2.0
+        };
+        let cols: Vec<f64> = trail
+            .iter()
+            .flat_map(|&j| inputs[j].iter().copied())
+            .collect();
+        self.trail = Trails {
+            inputs: DMatrix::from_column_slice(model.data.m(), trail.len(), &cols),
+            every: trail_every,
+            last: vec![0.0; lanes],
+            pending: vec![vec![]; lanes],
+            count: vec![0; lanes],
+        };
+        for (i, lane) in run.lanes().iter().enumerate() {
+            self.trail.record(i, lane);
+        }
         let info = RunInfo {
             epoch: self.epoch,
             name: sc.name.clone(),
@@ -896,6 +969,8 @@ impl Host {
                 .collect(),
             labels: model.data.labels.clone(),
             bounds: plane_bounds(&inputs),
+            trail,
+            trail_every,
         };
         let mut bulk: Vec<f64> = inputs.into_iter().flatten().collect();
         bulk.extend(model.data.targets.iter().flatten());
@@ -938,7 +1013,10 @@ impl Host {
             Mode::Until => f64::INFINITY,
         };
         self.last_tick = Some(now);
-        let adv = run.advance(target, now + budget, clock);
+        let trails = &mut self.trail;
+        let adv = run.advance(target, now + budget, clock, &mut |i, lane| {
+            trails.after_step(i, lane)
+        });
         self.idle = !adv.out_of_time;
         for (b, (n, ms)) in self.busy.iter_mut().zip(adv.steps.iter().zip(&adv.ms)) {
             b.0 += n;
@@ -983,7 +1061,7 @@ impl Host {
 
     fn frame_with(&mut self, id: u32, stopped: Option<String>, progress: Option<f64>) -> Reply {
         let info = self.info.as_ref().expect("frames follow a load");
-        let (classes, qn) = (info.classes, info.qn);
+        let classes = info.classes;
         let run = self.run.as_mut().expect("frames follow a load");
         let mut bulk = Vec::new();
         let mut lanes = Vec::with_capacity(run.lanes().len());
@@ -992,9 +1070,11 @@ impl Host {
             bulk.extend_from_slice(&f.outputs);
             let samples = &lane.session.samples()[self.sent_samples[i]..];
             for smp in samples {
-                encode_sample(smp, classes, qn, &mut bulk);
+                encode_sample(smp, classes, &mut bulk);
             }
             let new_samples = samples.len();
+            bulk.append(&mut self.trail.pending[i]);
+            let new_trail = std::mem::take(&mut self.trail.count[i]);
             self.sent_samples[i] += new_samples;
             let events = lane.session.events()[self.sent_events[i]..].to_vec();
             self.sent_events[i] += events.len();
@@ -1014,6 +1094,7 @@ impl Host {
                 },
                 measured: lane.session.measured_stopping_time(),
                 new_samples,
+                new_trail,
                 events,
             });
         }

@@ -195,6 +195,8 @@ fn a_scenario_round_trips_through_load_frames_and_trace() {
     assert_eq!(info.regime.name(), "over");
     assert_eq!(info.lanes.len(), 3);
     assert_eq!(info.lanes[0].color, "#0072b2");
+    assert_eq!(info.trail, (0..16).collect::<Vec<_>>());
+    assert_eq!(info.trail_every, info.every_s / 16.0);
     let data = info.decode(&r[0].bulk).unwrap();
     let session = pullback::session::Session::new(&common::preset("over-smooth")).unwrap();
     assert_eq!(data.inputs, session.model().data.input_rows());
@@ -215,8 +217,16 @@ fn a_scenario_round_trips_through_load_frames_and_trace() {
         assert_eq!(lf.new_samples, 1);
         assert_eq!(lu.samples[0].cost, info.c0);
         assert_eq!(lu.outputs, session.model().outputs(session.theta()));
-        assert_eq!(lu.samples[0].outputs.as_ref().unwrap(), &lu.outputs);
         assert_eq!(lu.samples[0].rank, 32);
+        // The first trail point: s = 0 and the outputs of the trail samples.
+        assert_eq!(lf.new_trail, 1);
+        assert_eq!(lu.trail[0].0, 0.0);
+        for (t, &j) in info.trail.iter().enumerate() {
+            assert_eq!(
+                lu.trail[0].1[2 * t..2 * t + 2],
+                lu.outputs[2 * j..2 * j + 2]
+            );
+        }
     }
     assert!(!frame.running);
 

@@ -203,6 +203,35 @@ pub fn decimate(pts: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
     out
 }
 
+/// At most about `max` points of a path, evenly spaced along its length (not its index), always
+/// keeping both ends: a trail that moves fast early keeps its early shape.
+pub fn decimate_path(pts: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
+    if pts.len() <= max || max < 2 {
+        return pts.to_vec();
+    }
+    let len: f64 = pts
+        .windows(2)
+        .map(|w| (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1))
+        .sum();
+    if len.is_nan() || len <= 0.0 {
+        return vec![pts[0], *pts.last().expect("non-empty")];
+    }
+    let gap = len / (max - 1) as f64;
+    let mut out = vec![pts[0]];
+    let mut run = 0.0;
+    for w in pts.windows(2) {
+        run += (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1);
+        if run >= gap {
+            out.push(w[1]);
+            run = 0.0;
+        }
+    }
+    if out.last() != pts.last() {
+        out.push(*pts.last().expect("non-empty"));
+    }
+    out
+}
+
 /// `[lo, hi]` of the finite values, padded by `pad` of the span (a unit span when all equal).
 pub(crate) fn lin_range(vals: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -249,5 +278,23 @@ mod tests {
         assert_eq!(d[0], pts[0]);
         assert_eq!(d.last(), pts.last());
         assert_eq!(decimate(&pts[..5], 100).len(), 5);
+    }
+
+    #[test]
+    fn path_decimation_follows_arc_length() {
+        // 100 points over the first unit of length, 900 over the next: the split of the kept
+        // points follows the length, not the index.
+        let mut pts: Vec<(f64, f64)> = (0..100).map(|i| (i as f64 / 100.0, 0.0)).collect();
+        pts.extend((0..900).map(|i| (1.0, i as f64 / 900.0)));
+        let d = decimate_path(&pts, 21);
+        assert!(d.len() <= 22, "{}", d.len());
+        let early = d.iter().filter(|p| p.1 == 0.0).count();
+        assert!(
+            (9..=12).contains(&early),
+            "{early} of {} on the first leg",
+            d.len()
+        );
+        assert_eq!(d[0], pts[0]);
+        assert_eq!(d.last(), pts.last());
     }
 }

@@ -1,0 +1,59 @@
+// The module worker: owns every session through the wasm WorkerHost. It answers the page's
+// messages and, while a run is under way, integrates in budgeted ticks (about 30 ms each), posting
+// one frame per tick so that messages from the page are handled between ticks.
+import init, { WorkerHost, install_panic_hook } from './pkg/pullback.js';
+
+let host = null;
+let scheduled = false;
+
+// A panic inside the module leaves it unusable: tell the page, which restarts the worker.
+self.__pullback_panic = (message) => {
+  self.postMessage({ type: 'error', id: null, field: null, fatal: true, message: `worker panicked: ${message}` });
+};
+
+function post(messages) {
+  for (const m of messages) {
+    // Bulk numbers move, not copy.
+    if (m.bulk) self.postMessage(m, [m.bulk.buffer]);
+    else self.postMessage(m);
+  }
+}
+
+// A message to ourselves yields to the event loop without setTimeout's 4 ms clamp.
+const channel = new MessageChannel();
+channel.port1.onmessage = pump;
+
+function schedule(delay = 0) {
+  if (scheduled || !host || !host.wants_tick()) return;
+  scheduled = true;
+  if (delay > 0) setTimeout(pump, delay);
+  else channel.port2.postMessage(0);
+}
+
+function pump() {
+  scheduled = false;
+  if (!host.wants_tick()) return;
+  post(host.tick());
+  schedule(host.idle_ms());
+}
+
+// Listen before the module is initialised, or the first message could be lost; every handler
+// awaits the initialisation.
+const ready = init()
+  .then(() => {
+    install_panic_hook();
+    host = new WorkerHost();
+    self.postMessage(host.ready());
+  })
+  .catch((e) => {
+    self.postMessage({ type: 'error', id: null, field: null, fatal: true, message: `the worker could not load the WebAssembly module: ${e}` });
+    throw e;
+  });
+
+self.onmessage = async (event) => {
+  await ready;
+  // Test hook: lets the end-to-end tests check that a crashed worker is restarted.
+  if (event.data && event.data.type === '__crash') throw new Error('worker crash requested by a test');
+  post(host.handle(event.data));
+  schedule();
+};
