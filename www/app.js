@@ -255,7 +255,7 @@ function showRegime(d) {
   const badge = $('regime');
   const rel = d.regime === 'over' ? '>' : d.regime === 'under' ? '<' : '=';
   badge.textContent = `${d.regime} · K = ${d.k} ${rel} QN = ${d.qn}`;
-  badge.className = `badge ${d.regime}`;
+  badge.className = `badge chrome ${d.regime}`;
   badge.dataset.value = d.regime;
 }
 
@@ -334,7 +334,9 @@ function renderEditor() {
   ['N', 'noise', 'Q', 'dim', 'seed', 'h', 'alpha', 'eps', 'smax', 'pair'].forEach((k) => set(k, k));
   $('act').value = page.get('act');
   $('alpha-value').textContent = page.get('alpha');
-  $('speed').value = page.get('speed');
+  const speed = page.get('speed');
+  if (![...$('speed').options].some((o) => o.value === speed)) $('speed').add(new Option(`${speed} s/sec`, speed));
+  $('speed').value = speed;
   const preset = page.preset();
   $('preset').value = preset ?? '';
   const p = presetList.find((x) => x.name === preset);
@@ -356,10 +358,20 @@ function renderEditor() {
 
 function renderLayers() {
   const box = $('layers');
-  if (box.contains(document.activeElement)) return;
-  box.textContent = '';
   const net = page.get('net');
   const widths = net === 'none' ? [] : net.split(',');
+  const inputs = [...box.querySelectorAll('input')];
+  if (inputs.length === widths.length) {
+    // Same layers: refresh the values but keep the elements (and the focus) where they are.
+    inputs.forEach((input, i) => {
+      if (input !== document.activeElement) {
+        input.value = widths[i];
+        input.classList.remove('invalid');
+      }
+    });
+    return;
+  }
+  box.textContent = '';
   widths.forEach((w, i) => {
     const row = document.createElement('div');
     row.className = 'layer';
@@ -369,9 +381,9 @@ function renderLayers() {
     input.addEventListener('input', () => editLayers(input));
     input.addEventListener('change', () => renderLayers());
     row.querySelector('button').onclick = () => {
-      widths.splice(i, 1);
-      edit('net', widths.length ? widths.join(',') : 'none');
-      renderLayers();
+      const now = page.get('net').split(',');
+      now.splice(i, 1);
+      edit('net', now.length ? now.join(',') : 'none');
     };
     box.append(row);
   });
@@ -477,7 +489,6 @@ function bindUi() {
   $('add-layer').onclick = () => {
     const net = page.get('net');
     edit('net', net === 'none' ? '8' : `${net},8`);
-    renderLayers();
   };
   $('regenerate').onclick = () => edit('seed', String(Math.floor(Math.random() * 1e6)));
   $('import').onchange = async (e) => {

@@ -32,13 +32,25 @@ function schedule(delay = 0) {
 
 function pump() {
   scheduled = false;
-  if (!host.wants_tick()) return;
-  post(host.tick());
-  schedule(host.idle_ms());
+  if (!host || !host.wants_tick()) return;
+  guarded(() => post(host.tick()));
+  if (host) schedule(host.idle_ms());
+}
+
+// Anything thrown by the module (a trap after a panic) leaves it unusable: report it as fatal so
+// that the page restarts the worker, even where the throw would only reject a promise.
+function guarded(f) {
+  try {
+    f();
+  } catch (e) {
+    self.postMessage({ type: 'error', id: null, field: null, fatal: true, message: `the worker failed: ${e}` });
+    host = null;
+    self.close();
+  }
 }
 
 // Listen before the module is initialised, or the first message could be lost; every handler
-// awaits the initialisation.
+// waits for the initialisation.
 const ready = init()
   .then(() => {
     install_panic_hook();
@@ -50,10 +62,14 @@ const ready = init()
     throw e;
   });
 
-self.onmessage = async (event) => {
-  await ready;
-  // Test hook: lets the end-to-end tests check that a crashed worker is restarted.
+self.onmessage = (event) => {
+  // Test hook, thrown synchronously so that it surfaces as the worker's error event on the page:
+  // lets the end-to-end tests check that a crashed worker is restarted.
   if (event.data && event.data.type === '__crash') throw new Error('worker crash requested by a test');
-  post(host.handle(event.data));
-  schedule();
+  // Callbacks on one resolved promise run in the order they were added: messages keep their order.
+  ready.then(() => {
+    if (!host) return;
+    guarded(() => post(host.handle(event.data)));
+    schedule();
+  });
 };

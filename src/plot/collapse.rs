@@ -56,6 +56,7 @@ pub fn draw<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(area)
         .caption(fig.title.as_str(), look.font(13.0))
         .margin(look.px(10.0))
+        .margin_right(look.px(22.0))
         .x_label_area_size(look.px(36.0))
         .y_label_area_size(look.px(64.0))
         .build_cartesian_2d(0.0..s_max, (lo..hi).log_scale())

@@ -82,6 +82,7 @@ pub fn draw<DB: DrawingBackend>(
     let mut builder = ChartBuilder::on(area);
     builder
         .margin(look.px(10.0))
+        .margin_right(look.px(22.0))
         .x_label_area_size(look.px(36.0))
         .y_label_area_size(look.px(48.0));
     if !fig.title.is_empty() {

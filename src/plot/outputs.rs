@@ -53,6 +53,7 @@ pub fn draw<DB: DrawingBackend>(
     let (y0, y1) = lin_range(ys, 0.08);
     let mut chart = ChartBuilder::on(area)
         .margin(look.px(10.0))
+        .margin_right(look.px(22.0))
         .x_label_area_size(look.px(36.0))
         .y_label_area_size(look.px(48.0))
         .build_cartesian_2d(x0..x1, y0..y1)

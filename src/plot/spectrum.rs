@@ -55,6 +55,7 @@ pub fn draw<DB: DrawingBackend>(
     );
     let mut chart = ChartBuilder::on(&top)
         .margin(look.px(10.0))
+        .margin_right(look.px(22.0))
         .margin_bottom(look.px(2.0))
         .x_label_area_size(look.px(20.0))
         .y_label_area_size(look.px(64.0))
@@ -112,6 +113,7 @@ pub fn draw<DB: DrawingBackend>(
         + 1.0;
     let mut rank = ChartBuilder::on(&bottom)
         .margin(look.px(10.0))
+        .margin_right(look.px(22.0))
         .margin_top(look.px(2.0))
         .x_label_area_size(look.px(34.0))
         .y_label_area_size(look.px(64.0))

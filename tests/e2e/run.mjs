@@ -1,0 +1,344 @@
+#!/usr/bin/env node
+// End-to-end tests of the built site: serves dist/ on 127.0.0.1 and drives Debian chromium with
+// playwright-core. Run after ./build.sh (scripts/test.sh does). Prints one line per test plus the
+// measured figures (time to first interactive, steps per second in the worker, drawing times),
+// saves screenshots and the checked trace to test-artifacts/, and exits 1 if any test failed.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { serve } from '../../scripts/serve.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const dist = path.join(root, 'dist');
+const artifacts = path.join(root, 'test-artifacts');
+fs.mkdirSync(artifacts, { recursive: true });
+if (!fs.existsSync(path.join(dist, 'index.html'))) {
+  console.error('e2e: dist/index.html is missing; run ./build.sh first');
+  process.exit(2);
+}
+
+const server = await serve(dist, 0);
+const base = `http://127.0.0.1:${server.address().port}/`;
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+
+const figures = {};
+const results = [];
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+// A fresh context per test: its own storage, downloads and clipboard permission.
+async function open(hash, { viewport = { width: 1400, height: 1000 }, longtasks = false } = {}) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  if (longtasks) {
+    await page.addInitScript(() => {
+      window.__longtasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.__longtasks.push({ start: e.startTime, duration: e.duration });
+      }).observe({ type: 'longtask', buffered: true });
+    });
+  }
+  await page.goto(base + hash);
+  return { page, context, errors };
+}
+
+const state = (page) => page.evaluate(() => document.body.dataset.state);
+const value = async (page, testid) => Number(await page.getAttribute(`[data-testid=${testid}]`, 'data-value'));
+const waitState = (page, states, timeout = 30000) => page.waitForFunction(
+  (s) => s.includes(document.body.dataset.state), states, { timeout },
+);
+
+// E2E_ONLY=regex runs only the matching tests (for working on one of them).
+const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
+
+async function test(name, fn) {
+  if (only && !only.test(name)) return;
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true, ms: Date.now() - t0 });
+    console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    results.push({ name, ok: false, ms: Date.now() - t0, error: e });
+    console.log(`FAIL ${name}: ${e.message}`);
+  }
+}
+
+async function downloadTrace(page, lane) {
+  await page.selectOption('#trace-lane', String(lane));
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-trace]')]);
+  const file = await dl.path();
+  return { name: dl.suggestedFilename(), json: JSON.parse(fs.readFileSync(file, 'utf8')) };
+}
+
+function slope(points) {
+  const n = points.length;
+  const mx = points.reduce((a, p) => a + p[0], 0) / n;
+  const my = points.reduce((a, p) => a + p[1], 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const [x, y] of points) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) * (x - mx);
+  }
+  return sxy / sxx;
+}
+
+await test('a preset with autoplay=1 runs and the cost readout falls', async () => {
+  const { page, context, errors } = await open('#preset=over-smooth&autoplay=1');
+  await waitState(page, ['running']);
+  figures.firstInteractiveMs = await page.evaluate(() => window.pullback.readyAt);
+  const c1 = await value(page, 'cost');
+  await page.waitForTimeout(700);
+  const c2 = await value(page, 'cost');
+  assert(Number.isFinite(c1) && Number.isFinite(c2), `cost readout not numeric: ${c1}, ${c2}`);
+  assert(c2 < c1, `cost did not fall: ${c1} then ${c2}`);
+  assert(await value(page, 's') > 0, 's readout did not move');
+  assert((await page.textContent('[data-testid=regime]')).startsWith('over'), 'regime badge');
+  assert(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+  await context.close();
+});
+
+await test('overparametrized preset: the downloaded adapted trace has log-cost slope −2/N to 1e-4', async () => {
+  const { page, context, errors } = await open('#preset=over-smooth&flows=adapted,standard&autoplay=1');
+  await waitState(page, ['running']);
+  await waitState(page, ['paused'], 60000);
+  const { name, json } = await downloadTrace(page, 0);
+  fs.writeFileSync(path.join(artifacts, name), JSON.stringify(json));
+  assert(json.format === 'pullback-trace' && json.flow === 'adapted', `not the adapted trace: ${json.flow}`);
+  const pts = json.samples.map((p) => [p.s, Math.log(p.cost)]);
+  const k = slope(pts);
+  const want = -2 / json.N;
+  figures.adaptedSlope = k;
+  assert(Math.abs(k - want) < 1e-4, `slope ${k} vs −2/N = ${want}`);
+  assert(json.final.reason === 'cost_below', `run ended by ${json.final.reason}`);
+  const rel = Math.abs(json.measured_stopping_time - json.predicted_stopping_time) / json.predicted_stopping_time;
+  figures.stoppingTimeRelErr = rel;
+  assert(rel < 1e-4, `stopping time measured ${json.measured_stopping_time} vs predicted ${json.predicted_stopping_time}`);
+  // Steps per second of the adapted lane (worker compute time), with the standard lane beside it.
+  figures.adaptedStepsPerSecondWithStandard = (await page.evaluate(() => window.pullback.lanes()))[0].steps_per_s;
+  // The cost curves download as CSV with one column per flow.
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-csv]')]);
+  const csv = fs.readFileSync(await dl.path(), 'utf8').trim().split('\n');
+  assert(csv[0] === 's,cost adapted,cost standard (RK45)', `csv header: ${csv[0]}`);
+  assert(csv.length > 150, `csv has ${csv.length} lines`);
+  // And a plot as PNG.
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('figure[data-view=cost] button.png')]);
+  const bytes = fs.readFileSync(await png.path());
+  assert(bytes.subarray(1, 4).toString() === 'PNG' && bytes.length > 5000, 'PNG download');
+  assert(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+  await context.close();
+});
+
+await test('the adapted flow alone on the default preset: steps per second in the worker', async () => {
+  const { page, context } = await open('#flows=adapted&autoplay=1&view=cost');
+  await waitState(page, ['running']);
+  await waitState(page, ['paused'], 60000);
+  const lane = (await page.evaluate(() => window.pullback.lanes()))[0];
+  figures.adaptedStepsPerSecond = lane.steps_per_s;
+  figures.adaptedSteps = lane.steps;
+  assert(lane.status === 'cost_below', `adapted run ended by ${lane.status}`);
+  assert(lane.steps_per_s > 0, 'no steps per second reported');
+  await context.close();
+});
+
+await test('copy link restores the same scenario (clicked point, edits and flows included)', async () => {
+  const { page, context, errors } = await open('#preset=over-smooth');
+  await waitState(page, ['ready']);
+  await page.fill('#N', '20');
+  await page.fill('#seed', '5');
+  await page.check('input.flow[value=gd]');
+  await page.fill('#h', '0.04');
+  await page.waitForFunction(() => window.pullback.info() && window.pullback.info().n === 20);
+  // A point added by clicking the input plane makes the data custom: the link needs scenario=.
+  await page.locator('figure[data-view=boundary] canvas').scrollIntoViewIfNeeded();
+  await page.waitForTimeout(300);
+  const box = await page.locator('figure[data-view=boundary] canvas').boundingBox();
+  await page.mouse.click(box.x + box.width * 0.55, box.y + box.height * 0.45);
+  await page.waitForFunction(() => window.pullback.info() && window.pullback.info().n === 21);
+  await page.click('[data-testid=copy-link]');
+  const link = await page.inputValue('#share-text');
+  const clip = await page.evaluate(() => navigator.clipboard.readText()).catch(() => null);
+  assert(clip === null || clip === link, 'clipboard and link field differ');
+  assert(link.includes('scenario=') && link.includes('flows=adapted,standard,gd') && link.includes('h=0.04'), link);
+  const before = await page.evaluate(() => window.pullback.scenario());
+  const { page: page2, context: c2, errors: e2 } = await open(link.slice(base.length));
+  await waitState(page2, ['ready']);
+  const after = await page2.evaluate(() => window.pullback.scenario());
+  assert(after === before, 'the scenario differs after the round trip');
+  assert(await page2.evaluate(() => window.pullback.info().n) === 21, 'N after the round trip');
+  assert(await page2.evaluate(() => window.pullback.info().lanes.length) === 3, 'flows after the round trip');
+  assert(await page2.isHidden('[data-testid=error-banner]'), 'banner shown after the round trip');
+  // The embed code is an iframe of the same page in embed mode.
+  await page.click('[data-testid=copy-embed]');
+  const code = await page.inputValue('#share-text');
+  assert(/^<iframe src="http:\/\/127\.0\.0\.1:\d+\/#.*embed=1.*"/.test(code), code.slice(0, 120));
+  assert(errors.length === 0 && e2.length === 0, `console errors: ${[...errors, ...e2].join(' | ')}`);
+  await c2.close();
+  await context.close();
+});
+
+await test('a broken hash shows the banner naming the bad keys, and the page still runs', async () => {
+  const { page, context } = await open('#preset=nope&N=abc&flows=adapted,bogus&zzz=1');
+  await waitState(page, ['ready']);
+  assert(await page.isVisible('[data-testid=error-banner]'), 'no banner');
+  const text = await page.textContent('[data-testid=error-banner]');
+  for (const key of ['preset:', 'N:', 'flows:', 'zzz:']) assert(text.includes(key), `banner lacks ${key}: ${text}`);
+  await page.click('[data-testid=play]');
+  await waitState(page, ['running']);
+  const c1 = await value(page, 'cost');
+  await page.waitForTimeout(600);
+  const c2 = await value(page, 'cost');
+  assert(c2 < c1, `cost did not fall after a broken hash: ${c1} then ${c2}`);
+  // The address bar now holds a clean hash.
+  const hash = await page.evaluate(() => location.hash);
+  assert(!hash.includes('zzz') && hash.includes('preset=over-smooth'), hash);
+  await context.close();
+});
+
+await test('embed=1 shows only the chosen views and a play button', async () => {
+  const { page, context, errors } = await open('#preset=over-smooth&view=cost,outputs&embed=1', { viewport: { width: 720, height: 440 } });
+  await waitState(page, ['ready']);
+  assert(await page.isHidden('[data-testid=controls]'), 'the editor is visible in embed mode');
+  assert(await page.isHidden('#explain') && await page.isHidden('#top'), 'chrome visible in embed mode');
+  assert(await page.isHidden('[data-testid=step]') && await page.isHidden('[data-testid=reset]'), 'step/reset visible');
+  assert(await page.isVisible('[data-testid=play]'), 'no play button');
+  assert(await page.isVisible('figure[data-view=cost] canvas') && await page.isVisible('figure[data-view=outputs] canvas'), 'views hidden');
+  assert(await page.isHidden('figure[data-view=spectrum]'), 'an unchosen view is visible');
+  const box = await page.locator('figure[data-view=cost] canvas').boundingBox();
+  assert(box.height > 250, `the view does not fill the frame: ${box.height}px`);
+  await page.click('[data-testid=play]');
+  await waitState(page, ['running', 'paused']);
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: path.join(artifacts, 'embed.png') });
+  assert(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+  await context.close();
+});
+
+await test('run until C ≤ ε shows progress and stops every flow', async () => {
+  const { page, context, errors } = await open('#preset=borderline&flows=adapted,gd&h=0.1&speed=1');
+  await waitState(page, ['ready']);
+  await page.click('[data-testid=run-until]');
+  await waitState(page, ['running']);
+  assert(await page.isVisible('[data-testid=progress]'), 'no progress indicator during the run');
+  await waitState(page, ['paused'], 60000);
+  const p = await page.evaluate(() => document.querySelector('[data-testid=progress]').value);
+  assert(p === 1, `progress at the end: ${p}`);
+  const lanes = await page.evaluate(() => window.pullback.lanes());
+  assert(lanes.every((l) => l.status !== 'running'), lanes.map((l) => l.status).join(','));
+  assert(lanes[0].status === 'cost_below', `adapted ended by ${lanes[0].status}`);
+  assert(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+  await context.close();
+});
+
+await test('a crashed worker is restarted, the user is told, and the scenario restored', async () => {
+  const { page, context } = await open('#preset=borderline&flows=adapted');
+  await waitState(page, ['ready']);
+  const before = await page.evaluate(() => window.pullback.scenario());
+  await page.evaluate(() => window.pullback.crashWorker());
+  await page.waitForFunction(() => !document.querySelector('[data-testid=error-banner]').hidden);
+  const text = await page.textContent('[data-testid=error-banner]');
+  assert(/worker/i.test(text) && /restarted/.test(text), text);
+  await waitState(page, ['ready']);
+  assert(await page.evaluate(() => window.pullback.scenario()) === before, 'scenario changed');
+  await page.click('[data-testid=play]');
+  await waitState(page, ['running', 'paused']);
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=s]').dataset.value) > 0);
+  await context.close();
+});
+
+await test('keyboard: space plays and pauses, "." steps, "r" resets', async () => {
+  const { page, context, errors } = await open('#preset=under-stationary&flows=adapted,standard&speed=5');
+  await waitState(page, ['ready']);
+  const every = await page.evaluate(() => window.pullback.info().every_s);
+  await page.keyboard.press('.');
+  await page.waitForFunction((e) => Number(document.querySelector('[data-testid=s]').dataset.value) >= e - 1e-9, every);
+  await waitState(page, ['paused']);
+  const s1 = await value(page, 's');
+  assert(s1 >= every - 1e-9 && s1 < every * 2, `one step moved s to ${s1} (every_s = ${every})`);
+  await page.keyboard.press(' ');
+  await waitState(page, ['running']);
+  await page.waitForTimeout(500);
+  await page.keyboard.press(' ');
+  await waitState(page, ['paused']);
+  await page.keyboard.press('r');
+  await waitState(page, ['ready']);
+  assert(await value(page, 's') === 0, 'reset did not return to s = 0');
+  assert(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+  await context.close();
+});
+
+await test('editing the network updates K, QN and the regime before anything runs; CSV import', async () => {
+  const { page, context } = await open('#preset=over-smooth');
+  await waitState(page, ['ready']);
+  assert((await page.textContent('[data-testid=regime]')).includes('K = 354'), 'initial K');
+  await page.fill('#layers input >> nth=0', '2');
+  await page.fill('#layers input >> nth=1', '2');
+  await page.waitForFunction(() => document.querySelector('[data-testid=regime]').textContent.startsWith('under'));
+  const badge = await page.textContent('[data-testid=regime]');
+  assert(badge.includes('K = 18') && badge.includes('QN = 32'), badge);
+  const csv = path.join(artifacts, 'three-points.csv');
+  fs.writeFileSync(csv, 'x1,x2,label\n0,0,a\n1,0,b\n0,1,c\n');
+  await page.setInputFiles('#import', csv);
+  await page.waitForFunction(() => window.pullback.info() && window.pullback.info().n === 3);
+  const info = await page.evaluate(() => window.pullback.info());
+  assert(info.q === 3 && info.classes === 3, `imported Q = ${info.q}`);
+  fs.writeFileSync(csv, 'x1,x2,label\n0,0,a\n1,zz,b\n');
+  await page.setInputFiles('#import', csv);
+  await page.waitForFunction(() => !document.querySelector('[data-testid=error-banner]').hidden);
+  const text = await page.textContent('[data-testid=error-banner]');
+  assert(text.includes('csv line 3, column 2'), text);
+  await context.close();
+});
+
+await test('30 s run with every flow and view: no main-thread task over 100 ms, no console error', async () => {
+  const { page, context, errors } = await open(
+    '#preset=over-smooth&flows=adapted,standard,gd,homotopy&speed=4&view=cost,outputs,spectrum,boundary,collapse',
+    { viewport: { width: 1400, height: 2400 }, longtasks: true },
+  );
+  await waitState(page, ['ready']);
+  await page.click('[data-testid=play]');
+  await waitState(page, ['running']);
+  await page.waitForTimeout(30000);
+  const st = await state(page);
+  const tasks = await page.evaluate(() => window.__longtasks);
+  const draw = await page.evaluate(() => window.pullback.drawCost());
+  const lanes = await page.evaluate(() => window.pullback.lanes());
+  await page.screenshot({ path: path.join(artifacts, 'default.png'), fullPage: true });
+  figures.longtasksOver50ms = tasks.length;
+  figures.longestTaskMs = tasks.reduce((m, t) => Math.max(m, t.duration), 0);
+  figures.drawMs = Object.fromEntries(Object.entries(draw).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+  figures.stepsPerSecondAllFlows = Object.fromEntries(lanes.map((l, i) => [['adapted', 'standard', 'gd', 'homotopy'][i], Math.round(l.steps_per_s)]));
+  figures.sAfter30s = await value(page, 's');
+  assert(st === 'running', `state after 30 s: ${st}`);
+  const long = tasks.filter((t) => t.duration > 100);
+  assert(long.length === 0, `main-thread tasks over 100 ms: ${long.map((t) => t.duration.toFixed(0)).join(', ')}`);
+  assert(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+  await context.close();
+});
+
+await browser.close();
+server.close();
+
+const wasm = fs.readFileSync(path.join(dist, 'www/pkg/pullback_bg.wasm'));
+figures.wasmBytes = wasm.length;
+figures.wasmGzipBytes = zlib.gzipSync(wasm, { level: 9 }).length;
+console.log('\nmeasured:');
+for (const [k, v] of Object.entries(figures)) console.log(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`);
+fs.writeFileSync(path.join(artifacts, 'e2e-figures.json'), JSON.stringify(figures, null, 2));
+const failed = results.filter((r) => !r.ok);
+console.log(`\ne2e: ${results.length - failed.length} passed, ${failed.length} failed`);
+for (const f of failed) console.log(`  ${f.name}\n    ${f.error.stack.split('\n').slice(0, 3).join('\n    ')}`);
+process.exit(failed.length ? 1 : 0);
