@@ -119,7 +119,8 @@ impl Board {
         let data = info.decode(bulk)?;
         self.lanes = vec![LaneHistory::default(); info.lanes.len()];
         self.heat = None;
-        self.geoms = [None; 5];
+        // Geometries stay: until redrawn, the canvases still show where the old ones say, and a
+        // click or hover right after a load must map through what is on screen.
         if self.focus >= info.lanes.len() {
             self.focus = 0;
         }

@@ -506,6 +506,14 @@ impl Settings {
         Ok(())
     }
 
+    /// Whether the scenario differs from its preset's (or there is no preset).
+    pub fn edited(&self) -> bool {
+        self.preset
+            .as_deref()
+            .and_then(presets::find)
+            .is_none_or(|p| p.scenario != self.scenario)
+    }
+
     /// The flows to compare, in legend order.
     pub fn lanes(&self) -> Vec<FlowChoice> {
         FLOW_KEYS

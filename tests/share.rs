@@ -25,6 +25,7 @@ fn defaults_are_readable_and_round_trip() {
          &flows=adapted,standard&view=cost,outputs,spectrum,boundary,collapse&speed=max"
     );
     round_trip(&s);
+    assert!(!s.edited());
     let (empty, errors) = Settings::from_hash("");
     assert!(errors.is_empty());
     assert_eq!(empty, s);
@@ -76,6 +77,7 @@ fn edits_stay_readable_and_round_trip() {
     ] {
         s.set(k, v).unwrap_or_else(|e| panic!("{k}={v}: {e}"));
     }
+    assert!(s.edited());
     let d = edit::describe(&s.scenario).unwrap();
     assert_eq!((d.n, d.q, d.m), (40, 4, 2));
     assert_eq!(s.scenario.net.widths, vec![2, 8, 8, 8, 4]);

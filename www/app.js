@@ -340,7 +340,7 @@ function renderEditor() {
   const preset = page.preset();
   $('preset').value = preset ?? '';
   const p = presetList.find((x) => x.name === preset);
-  $('preset-summary').textContent = p ? p.summary : 'custom scenario';
+  $('preset-summary').textContent = !p ? 'a custom scenario' : page.edited() ? `edited from ${p.name}: ${p.summary}` : p.summary;
   const flows = page.get('flows').split(',');
   document.querySelectorAll('input.flow').forEach((cb) => { cb.checked = flows.includes(cb.value); });
   const views = page.views();

@@ -67,6 +67,7 @@ pub fn draw<DB: DrawingBackend>(
         .y_desc("variance —, |mean − y| - -")
         .label_style(look.font(12.0))
         .axis_desc_style(look.font(13.0))
+        .y_labels(8)
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .light_line_style(RGBColor(238, 238, 238))
         .draw()

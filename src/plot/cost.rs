@@ -77,6 +77,7 @@ pub fn draw_with<DB: DrawingBackend>(
         .y_desc("cost C")
         .label_style(look.font(12.0))
         .axis_desc_style(look.font(13.0))
+        .y_labels(8)
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()

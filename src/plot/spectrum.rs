@@ -66,6 +66,7 @@ pub fn draw<DB: DrawingBackend>(
         .y_desc("λmin(DDᵀ) —, ρ - -")
         .label_style(look.font(12.0))
         .axis_desc_style(look.font(13.0))
+        .y_labels(8)
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .light_line_style(RGBColor(238, 238, 238))
         .draw()

@@ -383,6 +383,11 @@ impl Page {
         self.settings.preset.clone()
     }
 
+    /// Whether the scenario differs from its preset's.
+    pub fn edited(&self) -> bool {
+        self.settings.edited()
+    }
+
     /// Switches to a preset, keeping flows, views and speed.
     pub fn choose_preset(&mut self, name: &str) -> Result<(), JsError> {
         self.settings.choose_preset(name).map_err(js_err)
