@@ -418,6 +418,13 @@ impl Board {
         area: &DrawingArea<DB, Shift>,
         look: &Look,
     ) -> std::result::Result<Geom, String> {
+        let (w, h) = area.dim_in_pixel();
+        if w < 32 || h < 32 {
+            return Err(format!(
+                "{}: the canvas is too small to draw on ({w}×{h} pixels)",
+                view.key()
+            ));
+        }
         let geom = match view {
             View::Cost => crate::plot::cost::draw_with(area, &self.cost_figure(), look)?,
             View::Outputs => crate::plot::outputs::draw(area, &self.outputs_figure(), look)?,

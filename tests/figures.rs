@@ -237,6 +237,15 @@ fn cost_csv_has_one_row_per_recorded_s() {
 }
 
 #[test]
+fn a_tiny_canvas_is_an_error() {
+    let (mut board, _) = board_at("borderline", json!([{"kind": "adapted"}]), 1.0);
+    let mut out = String::new();
+    let area = SVGBackend::with_string(&mut out, (20, 300)).into_drawing_area();
+    let e = board.draw(View::Cost, &area, &Look::default()).unwrap_err();
+    assert!(e.contains("too small"), "{e}");
+}
+
+#[test]
 fn inputs_of_other_dimensions_say_why_there_is_no_plane() {
     let (mut board, _) = board_at("linear-rank", json!([{"kind": "adapted"}]), 1.0);
     let text = svg(&mut board, View::Boundary);

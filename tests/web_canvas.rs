@@ -3,7 +3,7 @@
 //! not blank, and the flow or class colours where the curves and points must be.
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Float64Array, Reflect, JSON};
+use js_sys::{Array, Reflect, JSON};
 use plotters::style::RGBColor;
 use pullback::plot::{class_color, PALETTE};
 use pullback::scenario::Trace;
@@ -18,15 +18,11 @@ fn get(v: &JsValue, key: &str) -> JsValue {
     Reflect::get(v, &key.into()).unwrap()
 }
 
-fn bulk(v: &JsValue) -> Option<Float64Array> {
-    get(v, "bulk").dyn_into().ok()
-}
-
 fn feed(fig: &mut Figures, out: Array) {
     for m in out.iter() {
         match get(&m, "type").as_string().unwrap().as_str() {
-            "loaded" => fig.load(get(&m, "info"), &bulk(&m).unwrap()).unwrap(),
-            "frame" => assert!(fig.apply(get(&m, "frame"), bulk(&m)).unwrap()),
+            "loaded" => fig.load(get(&m, "info"), get(&m, "bulk")).unwrap(),
+            "frame" => assert!(fig.apply(get(&m, "frame"), get(&m, "bulk")).unwrap()),
             "ack" => {}
             other => panic!("unexpected {other}: {m:?}"),
         }
@@ -305,5 +301,32 @@ fn drawing_before_any_data_still_works() {
         fig.draw(view, c.clone(), 1.0).unwrap();
         assert!(Pixels::of(&c).ink() > 0.005, "{view}: nothing drawn");
     }
-    assert!(fig.draw("nope", canvas(10, 10), 1.0).is_err());
+    assert!(fig.draw("nope", canvas(100, 100), 1.0).is_err());
+    assert!(
+        fig.draw("cost", canvas(10, 10), 1.0).is_err(),
+        "a tiny canvas is an error, not a panic"
+    );
+    // Bulk that is not a Float64Array is an error too, and the figures stay usable.
+    let mut host = WorkerHost::new();
+    let sc = pullback::presets::find("borderline").unwrap().scenario;
+    let load = js_sys::Object::new();
+    Reflect::set(&load, &"id".into(), &1.into()).unwrap();
+    Reflect::set(&load, &"type".into(), &"load".into()).unwrap();
+    Reflect::set(&load, &"scenario".into(), &sc.to_json().into()).unwrap();
+    Reflect::set(
+        &load,
+        &"flows".into(),
+        &JSON::parse(r#"[{"kind": "adapted"}]"#).unwrap(),
+    )
+    .unwrap();
+    let out = host.handle(load.into()).unwrap();
+    let info = get(&out.get(0), "info");
+    let e = fig.load(info.clone(), JsValue::from(3)).unwrap_err();
+    let msg: JsValue = e.into();
+    assert!(
+        format!("{msg:?}").contains("bulk: must be a Float64Array"),
+        "{msg:?}"
+    );
+    fig.load(info, get(&out.get(0), "bulk")).unwrap();
+    fig.draw("cost", canvas(300, 200), 1.0).unwrap();
 }

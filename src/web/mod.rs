@@ -243,6 +243,16 @@ fn request_id(msg: &JsValue) -> Option<u32> {
     (id >= 0.0 && id.fract() == 0.0 && id <= u32::MAX as f64).then_some(id as u32)
 }
 
+/// The numbers of a `bulk` value: a `Float64Array`, or nothing.
+fn bulk_of(bulk: JsValue) -> Result<Vec<f64>, JsError> {
+    if bulk.is_undefined() || bulk.is_null() {
+        return Ok(vec![]);
+    }
+    bulk.dyn_into::<Float64Array>()
+        .map(|b| b.to_vec())
+        .map_err(|_| JsError::new("bulk: must be a Float64Array"))
+}
+
 fn view_of(name: &str) -> Result<View, JsError> {
     View::from_key(name).ok_or_else(|| JsError::new(&format!("view: unknown view \"{name}\"")))
 }
@@ -270,16 +280,16 @@ impl Figures {
     }
 
     /// Starts over with a `loaded` message's `info` and `bulk`.
-    pub fn load(&mut self, info: JsValue, bulk: &Float64Array) -> Result<(), JsError> {
+    pub fn load(&mut self, info: JsValue, bulk: JsValue) -> Result<(), JsError> {
         let info: RunInfo = serde_wasm_bindgen::from_value(info).map_err(js_err)?;
-        self.board.load(info, &bulk.to_vec()).map_err(js_err)
+        self.board.load(info, &bulk_of(bulk)?).map_err(js_err)
     }
 
-    /// Adds a `frame` message's header and bulk; `false` when it belongs to an older load.
-    pub fn apply(&mut self, frame: JsValue, bulk: Option<Float64Array>) -> Result<bool, JsError> {
+    /// Adds a `frame` message's header and bulk (`undefined` when empty); `false` when it
+    /// belongs to an older load.
+    pub fn apply(&mut self, frame: JsValue, bulk: JsValue) -> Result<bool, JsError> {
         let header: FrameHeader = serde_wasm_bindgen::from_value(frame).map_err(js_err)?;
-        let bulk = bulk.map(|b| b.to_vec()).unwrap_or_default();
-        self.board.apply(&header, &bulk).map_err(js_err)
+        self.board.apply(&header, &bulk_of(bulk)?).map_err(js_err)
     }
 
     /// Draws `view` on `canvas` (whose width and height are in device pixels) at `scale` device
