@@ -256,3 +256,24 @@ fn inputs_of_other_dimensions_say_why_there_is_no_plane() {
     assert!(svg(&mut board, View::Outputs).contains("output coordinate 3"));
     assert!(board.set_pair(0, 3).is_err());
 }
+
+#[test]
+fn a_diverging_run_keeps_the_cost_axis_readable() {
+    // Gradient descent with h = 0.5 on over-smooth blows up (the cost overflows to infinity).
+    let (mut board, host) = board_at("over-smooth", json!([{"kind": "gd", "h": 0.5}]), 30.0);
+    let lane = &host.comparison().unwrap().lanes()[0].session;
+    assert!(
+        lane.cost() > 1e100,
+        "expected a diverged run, C = {}",
+        lane.cost()
+    );
+    svg(&mut board, View::Cost);
+    let g = board.geom(View::Cost).unwrap();
+    let c0 = lane.initial_cost();
+    assert!(
+        g.y[1] <= c0 * 1e6 * (1.0 + 1e-12),
+        "axis top {} for C(0) = {c0}",
+        g.y[1]
+    );
+    assert!(g.y[1] / g.y[0] < 1e62, "axis spans {:e}", g.y[1] / g.y[0]);
+}

@@ -55,7 +55,7 @@ pub fn draw_with<DB: DrawingBackend>(
             .collect(),
         _ => vec![],
     };
-    let (mut lo, hi) = log_range(
+    let (mut lo, mut hi) = log_range(
         fig.curves
             .iter()
             .flat_map(|c| c.points.iter().map(|p| p.1))
@@ -63,6 +63,16 @@ pub fn draw_with<DB: DrawingBackend>(
     );
     if let Some(e) = fig.epsilon {
         lo = lo.min(e / 2.0);
+    }
+    // A diverging run (gradient descent with too large a step) would stretch the axis over
+    // hundreds of decades: keep at most six above the starting cost and clip the curve there.
+    let start = fig.theory.map(|t| t.0).or_else(|| {
+        fig.curves
+            .iter()
+            .find_map(|c| c.points.first().map(|p| p.1))
+    });
+    if let Some(c0) = start.filter(|c| c.is_finite() && *c > 0.0) {
+        hi = hi.min(c0 * 1e6).max(lo * 10.0);
     }
     let mut chart = ChartBuilder::on(area)
         .margin(look.px(10.0))
@@ -136,8 +146,8 @@ pub fn draw_with<DB: DrawingBackend>(
             .points
             .iter()
             .copied()
-            .filter(|p| p.1.is_finite() && p.1 > 0.0)
-            .map(|(s, c)| (s, c.max(lo)))
+            .filter(|p| p.1 > 0.0 && !p.1.is_nan())
+            .map(|(s, c)| (s, c.clamp(lo, hi)))
             .collect();
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(lw2)))

@@ -55,6 +55,8 @@ pub(crate) fn log_range(ys: impl Iterator<Item = f64>) -> (f64, f64) {
         let mid = (hi * lo).sqrt();
         return (mid / 10.0, mid * 10.0);
     }
+    // Beyond 60 decades a log axis says nothing more, and drawing its mesh gets slow.
+    let lo = lo.max(hi * 1e-60);
     (lo / 2.0, hi * 2.0)
 }
 
