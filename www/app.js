@@ -29,6 +29,9 @@ const drawCost = {};
 const onScreen = new Set(VIEWS);
 
 const dpr = () => window.devicePixelRatio || 1;
+// The slowest piece of main-thread work so far, for the end-to-end figures.
+const slowest = { what: '', ms: 0 };
+const note = (what, ms) => { if (ms > slowest.ms) { slowest.what = what; slowest.ms = ms; } };
 const setState = (s) => { document.body.dataset.state = s; };
 const fmt = (x) => (Number.isFinite(x) ? x.toExponential(4) : String(x));
 const fmtS = (x) => (Number.isFinite(x) ? (x < 1000 ? x.toFixed(3) : x.toExponential(3)) : String(x));
@@ -53,7 +56,12 @@ function post(msg) {
 function startWorker() {
   const gen = ++workerGen;
   worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-  worker.onmessage = (e) => { if (gen === workerGen) onMessage(e.data); };
+  worker.onmessage = (e) => {
+    if (gen !== workerGen) return;
+    const t0 = performance.now();
+    onMessage(e.data);
+    note(`message ${e.data.type}`, performance.now() - t0);
+  };
   worker.onerror = (e) => {
     e.preventDefault();
     if (gen === workerGen) restartWorker(`The worker stopped with an error (${e.message || 'no message'})`);
@@ -683,6 +691,7 @@ function draw(view) {
     showBanner(`Drawing the ${view} figure failed: ${e.message}`);
   }
   const t1 = performance.now();
+  note(`draw ${view}`, t1 - t0);
   drawCost[view] = t1 - t0;
   lastDraw[view] = t1;
   dirty.delete(view);
@@ -697,6 +706,7 @@ window.pullback = {
   lanes: () => lanes,
   info: () => info,
   drawCost: () => ({ ...drawCost }),
+  slowest: () => ({ ...slowest }),
   crashWorker: () => worker.postMessage({ type: '__crash' }),
 };
 
