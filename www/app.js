@@ -7,7 +7,6 @@ const $ = (id) => document.getElementById(id);
 const VIEWS = ['cost', 'outputs', 'spectrum', 'boundary', 'collapse'];
 const HEAT_SIZE = 48;
 const CLASS_COLORS = ['#e69f00', '#56b4e9', '#009e73', '#cc79a7', '#d55e00', '#0072b2', '#f0e442', '#646464'];
-const SCENARIO_KEYS = new Set(['data', 'N', 'noise', 'Q', 'dim', 'seed', 'net', 'act', 'eps', 'smax']);
 
 let page = null;
 let figures = null;
@@ -418,7 +417,6 @@ function edit(key, value, el) {
     page.set(key, value);
   } catch (e) {
     fieldError(el, e.message);
-    if (!el) showBanner(e.message);
     $('sizes').classList.add('bad');
     return false;
   }
@@ -430,7 +428,8 @@ function edit(key, value, el) {
 function afterEdit(key) {
   writeHash();
   renderEditor();
-  if (SCENARIO_KEYS.has(key) || ['flows', 'h', 'alpha', 'scenario', 'preset'].includes(key)) scheduleLoad();
+  // Reloads only when the scenario or the flows changed.
+  scheduleLoad();
   if (key === 'view') { layoutViews(); sendHeat(); }
   if (key === 'speed') sendSpeed();
   if (key === 'focus' && info) {

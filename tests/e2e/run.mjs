@@ -211,6 +211,14 @@ await test('copy link restores the same scenario (clicked point, edits and flows
   await page.click('[data-testid=copy-embed]');
   const code = await page.inputValue('#share-text');
   assert(/^<iframe src="http:\/\/127\.0\.0\.1:\d+\/#.*embed=1.*"/.test(code), code.slice(0, 120));
+  // The snippet works as written: the page may be framed, and shows the same scenario there.
+  const { page: host, context: c3 } = await open('');
+  await host.setContent(`<!doctype html><body style="margin:0">${code}</body>`);
+  const frame = host.frames().find((f) => f !== host.mainFrame());
+  await frame.waitForFunction(() => document.body && document.body.dataset.state === 'ready', null, { timeout: 30000 });
+  assert(await frame.evaluate(() => window.pullback.scenario()) === before, 'the framed page shows another scenario');
+  assert(await frame.isHidden('[data-testid=controls]'), 'controls visible in the framed embed');
+  await c3.close();
   assert(errors.length === 0 && e2.length === 0, `console errors: ${[...errors, ...e2].join(' | ')}`);
   await c2.close();
   await context.close();
