@@ -216,6 +216,50 @@ fn shallow_relu_inactive() -> Scenario {
     sc
 }
 
+fn clusters_relu(name: &str) -> Scenario {
+    let mut sc = base(
+        name,
+        DataSpec::Clusters {
+            n: 30,
+            classes: 3,
+            dim: 2,
+            separation: 4.0,
+            noise: 0.3,
+        },
+        &[2, 2, 2, 2, 3],
+        Activation::Relu,
+    );
+    sc.seed = 2;
+    sc.record.outputs = true;
+    sc
+}
+
+/// The truncation-map minimizer: three clusters in the plane, three hidden ReLU layers of width
+/// 2, cost zero with K = 27 < QN = 90.
+fn constructive() -> Scenario {
+    let mut sc = clusters_relu("constructive");
+    sc.init = InitSpec::Constructive;
+    sc.stop = StopSpec {
+        s_max: Some(1.0),
+        cost_below: Some(1e-20),
+        ..StopSpec::default()
+    };
+    sc
+}
+
+/// Same data and network from a random start: gradient descent stalls at a positive cost
+/// (non-approximability).
+fn non_approximability() -> Scenario {
+    let mut sc = clusters_relu("non-approximability");
+    sc.flow = FlowSpec::Standard;
+    sc.integrator = IntegratorSpec::Euler { h: 0.5 };
+    sc.stop = StopSpec {
+        s_max: Some(600.0),
+        ..StopSpec::default()
+    };
+    sc
+}
+
 /// Every preset, in menu order.
 pub fn all() -> Vec<Preset> {
     vec![
@@ -248,6 +292,16 @@ pub fn all() -> Vec<Preset> {
             name: "shallow-relu-inactive",
             summary: "shallow ReLU net, 2 of 4 inputs fully inactive: measured rank D against JQ of (2.39)",
             scenario: shallow_relu_inactive(),
+        },
+        Preset {
+            name: "constructive",
+            summary: "truncation-map ReLU network (K=27 < QN=90): cost exactly zero, one class collapsed per hidden layer (Chen–Muñoz Ewald)",
+            scenario: constructive(),
+        },
+        Preset {
+            name: "non-approximability",
+            summary: "same data and network from a random start: gradient descent stalls at C > 0, far from the zero-cost minimizer",
+            scenario: non_approximability(),
         },
     ]
 }

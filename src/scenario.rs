@@ -48,6 +48,9 @@ pub enum InitSpec {
         /// `θ₀`.
         theta: Vec<f64>,
     },
+    /// The zero-cost truncation-map minimizer of [`crate::construct`] (ReLU, widths
+    /// [`crate::construct::required_widths`], sequentially separable data).
+    Constructive,
 }
 
 fn one() -> f64 {
@@ -74,7 +77,7 @@ pub struct StopSpec {
     /// Stop when the stationarity `μ` (see [`crate::flow::FieldStats`]) falls to this; default `1e-9`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stationary_below: Option<f64>,
-    /// Stop after this many accepted steps; default `10⁶`.
+    /// Stop after this many accepted steps; default `2·10⁵`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_steps: Option<u64>,
 }
@@ -82,7 +85,7 @@ pub struct StopSpec {
 /// Default stationarity threshold of [`StopSpec::stationary_below`].
 pub const DEFAULT_STATIONARY_BELOW: f64 = 1e-9;
 /// Default step limit of [`StopSpec::max_steps`].
-pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
+pub const DEFAULT_MAX_STEPS: u64 = 200_000;
 
 /// What a trace keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -226,6 +229,7 @@ impl Scenario {
                     ));
                 }
             }
+            InitSpec::Constructive => {}
         }
         self.flow.validate()?;
         self.integrator.validate()?;
@@ -272,6 +276,16 @@ impl Scenario {
             InitSpec::Explicit { theta } => {
                 model.net.check_theta(theta, "init.theta")?;
                 theta.clone()
+            }
+            InitSpec::Constructive => {
+                crate::construct::build(&model)
+                    .map_err(|e| match e {
+                        Error::Invalid { field, reason } if field == "data" => {
+                            Error::invalid("init", format!("constructive: the data are {reason}"))
+                        }
+                        other => other,
+                    })?
+                    .theta
             }
         };
         let s_max = self.stop.s_max.unwrap_or(10.0 * model.n() as f64);

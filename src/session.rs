@@ -3,7 +3,7 @@
 
 use crate::diagnostics::{self, Keep, Sample};
 use crate::error::{Error, Result};
-use crate::flow::{eval_field, FieldStats, FlowSpec, Model, Workspace};
+use crate::flow::{eval_field_capped, FieldStats, FlowSpec, Model, RankLock, Workspace};
 use crate::integrate::{Stepper, System};
 use crate::scenario::{
     Event, Final, Materialized, Scenario, Trace, DEFAULT_MAX_STEPS, DEFAULT_STATIONARY_BELOW,
@@ -22,6 +22,7 @@ pub struct FlowField {
     pub rank_rtol: f64,
     ws: Workspace,
     last: FieldStats,
+    lock: RankLock,
 }
 
 impl FlowField {
@@ -33,6 +34,7 @@ impl FlowField {
             rank_rtol,
             ws: Workspace::default(),
             last: FieldStats::default(),
+            lock: RankLock::default(),
         }
     }
 
@@ -40,6 +42,26 @@ impl FlowField {
     /// is at the step's end point, so after a step this describes the current state.
     pub fn last_stats(&self) -> FieldStats {
         self.last
+    }
+
+    /// Updates the rank lock at an accepted state (the most recent evaluation must be there).
+    pub fn accept(&mut self) {
+        if self.spec.needs_svd() {
+            if let Ok(svd) = self.ws.svd(self.rank_rtol) {
+                let sigma = svd.sigma.clone();
+                self.lock.update(&sigma, self.rank_rtol);
+            }
+        }
+    }
+
+    /// The rank lock (hysteresis of rank decisions along the orbit).
+    pub fn rank_lock(&self) -> RankLock {
+        self.lock
+    }
+
+    /// Forgets the rank history (after an imposed jump of `θ`).
+    pub fn reset_rank_lock(&mut self) {
+        self.lock.reset();
     }
 
     /// The workspace of the most recent evaluation.
@@ -55,7 +77,13 @@ impl System for FlowField {
 
     fn eval(&mut self, y: &[f64], dy: &mut [f64]) -> Result<()> {
         self.ws.evaluate(&self.model, y)?;
-        self.last = eval_field(&self.spec, &mut self.ws, self.rank_rtol, dy)?;
+        self.last = eval_field_capped(
+            &self.spec,
+            &mut self.ws,
+            self.rank_rtol,
+            self.lock.cap(),
+            dy,
+        )?;
         Ok(())
     }
 }
@@ -387,6 +415,7 @@ impl Session {
             self.record_final();
             return false;
         }
+        self.field.accept();
         let stats = self.field.last_stats();
         let s = self.stepper.s();
         if let Some(eps) = self.scenario.stop.cost_below {
@@ -510,6 +539,7 @@ impl Session {
     pub fn jump(&mut self, theta: &[f64], event: Event) -> Result<()> {
         self.field.model.net.check_theta(theta, "theta")?;
         let s = self.stepper.s();
+        self.field.reset_rank_lock();
         self.stepper.restart(s, theta, &mut self.field)?;
         self.events.push(event);
         self.last_rank = self.field.last_stats().rank;

@@ -60,28 +60,36 @@ fn main() -> ExitCode {
 
 fn dispatch(args: &[String]) -> Result<(), Failure> {
     match args.first().map(String::as_str) {
-        None | Some("help") | Some("--help") | Some("-h") => {
-            print!("{USAGE}");
-            Ok(())
-        }
+        None | Some("help") | Some("--help") | Some("-h") => print_out(USAGE),
         Some("presets") => {
-            for p in presets::all() {
-                println!("{}\t{}", p.name, p.summary);
-            }
-            Ok(())
+            let text: String = presets::all()
+                .iter()
+                .map(|p| format!("{}\t{}\n", p.name, p.summary))
+                .collect();
+            print_out(&text)
         }
         Some("show") => {
             let name = args.get(1).ok_or_else(|| {
                 Failure::Usage("show: which preset? (see `pullback presets`)".into())
             })?;
             let p = presets::find(name).ok_or_else(|| unknown_preset(name))?;
-            println!("{}", p.scenario.to_json());
-            Ok(())
+            print_out(&format!("{}\n", p.scenario.to_json()))
         }
         Some("run") => run(&args[1..]),
         Some(other) => Err(Failure::Usage(format!(
             "unknown command `{other}`; try `pullback help`"
         ))),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`pullback presets | head -1`) is not an error.
+fn print_out(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::Io(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
     }
 }
 
