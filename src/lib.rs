@@ -16,6 +16,7 @@ pub mod data;
 pub mod diagnostics;
 pub mod error;
 pub mod flow;
+pub mod hessian;
 pub mod integrate;
 pub mod linalg;
 pub mod net;
