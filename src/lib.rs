@@ -12,6 +12,7 @@
 //! frames and a [`scenario::Trace`].
 #![deny(missing_docs)]
 
+pub mod critical;
 pub mod data;
 pub mod diagnostics;
 pub mod error;

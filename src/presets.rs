@@ -41,6 +41,9 @@ fn base(name: &str, data: DataSpec, widths: &[usize], activation: Activation) ->
         stop: StopSpec::default(),
         rank_rtol: crate::linalg::DEFAULT_RANK_RTOL,
         record: RecordSpec::default(),
+        escape: Default::default(),
+        trap: None,
+        rank_formula: None,
     }
 }
 
