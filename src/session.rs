@@ -454,7 +454,9 @@ impl Session {
                         format!("rank D changed from {prev} to {r}"),
                     )
                     .with("rank", r)
-                    .with("previous_rank", prev),
+                    .with("previous_rank", prev)
+                    // Below min(K, QN) the adapted flow is the DAE (4.5): ∂ₛx̲ = −𝒫∇ₓC.
+                    .with("dae", r < self.field.model.k().min(self.field.model.qn())),
                 );
             }
         }
