@@ -110,8 +110,11 @@ pub enum PointKind {
     /// Prop 3.1: `rank D = QN` but `ρ = |Dᵀ∇ₓC|/|∇ₓC|` below the trapping threshold. The standard
     /// flow crawls; the adapted flow still moves the outputs at full speed.
     Trapping,
-    /// `rank D < QN` and `𝒫∇ₓC ≠ 0`: the adapted flow is the DAE (4.5) and moves.
+    /// `rank D < min(K, QN)` and `𝒫∇ₓC ≠ 0`: the adapted flow is the DAE (4.5) and moves.
     RankLoss,
+    /// Underparametrized rest point (Thm 5.1): `rank D = K < QN` (no rank *loss*: `D` has full
+    /// column rank) and `𝒫∇ₓC ≈ 0`.
+    ConstrainedEquilibrium,
     /// Full rank, `ρ` not small.
     Regular,
 }
@@ -124,6 +127,7 @@ impl PointKind {
             PointKind::RankLossEquilibrium => "rank_loss_equilibrium",
             PointKind::Trapping => "trapping",
             PointKind::RankLoss => "rank_loss",
+            PointKind::ConstrainedEquilibrium => "constrained_equilibrium",
             PointKind::Regular => "regular",
         }
     }
@@ -183,17 +187,15 @@ pub fn diagnose(
     let lambda_min = svd.lambda_min_ntk();
     let qn = model.qn();
     let rho = if gnorm > 0.0 { gtheta / gnorm } else { 0.0 };
-    let kind = if gnorm == 0.0 {
-        PointKind::GlobalMinimum
-    } else if rank < qn && proj <= equilibrium_rtol * gnorm {
-        PointKind::RankLossEquilibrium
-    } else if rank < qn {
-        PointKind::RankLoss
-    } else if rho < trap_rho {
-        PointKind::Trapping
-    } else {
-        PointKind::Regular
-    };
+    let kind = classify(
+        gnorm,
+        proj,
+        rank,
+        model.k(),
+        qn,
+        rho < trap_rho,
+        equilibrium_rtol,
+    );
     Ok(Diagnosis {
         kind,
         cost,
@@ -209,6 +211,34 @@ pub fn diagnose(
         equilibrium_rtol,
         trap_rho,
     })
+}
+
+/// The verdict of [`diagnose`] from its measurements; `small_rho` says whether `ρ` is below the
+/// trapping threshold.
+fn classify(
+    gnorm: f64,
+    proj: f64,
+    rank: usize,
+    k: usize,
+    qn: usize,
+    small_rho: bool,
+    equilibrium_rtol: f64,
+) -> PointKind {
+    let full = k.min(qn);
+    let at_rest = proj <= equilibrium_rtol * gnorm;
+    if gnorm == 0.0 {
+        PointKind::GlobalMinimum
+    } else if rank < full && at_rest {
+        PointKind::RankLossEquilibrium
+    } else if rank < full {
+        PointKind::RankLoss
+    } else if rank < qn && at_rest {
+        PointKind::ConstrainedEquilibrium
+    } else if rank == qn && small_rho {
+        PointKind::Trapping
+    } else {
+        PointKind::Regular
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -730,15 +760,16 @@ pub fn attempt(
 ) -> Result<(CriticalSubmanifold, Escape)> {
     spec.validate()?;
     let cm = CriticalSubmanifold::at(model, theta, rank_rtol)?;
-    let kind = if cm.grad_x_norm == 0.0 {
-        PointKind::GlobalMinimum
-    } else if cm.rank < cm.qn && cm.proj_grad_norm <= spec.equilibrium_rtol * cm.grad_x_norm {
-        PointKind::RankLossEquilibrium
-    } else if cm.rank < cm.qn {
-        PointKind::RankLoss
-    } else {
-        PointKind::Trapping
-    };
+    // A rest point at full rank QN is a trapping region whatever ρ is (Prop 3.1, Lemma 3.2).
+    let kind = classify(
+        cm.grad_x_norm,
+        cm.proj_grad_norm,
+        cm.rank,
+        cm.k,
+        cm.qn,
+        true,
+        spec.equilibrium_rtol,
+    );
     let fail = |reason: String, cm: &CriticalSubmanifold| {
         Escape::NoEscape(NoEscape {
             theta: theta.to_vec(),
@@ -765,10 +796,15 @@ pub fn attempt(
     };
     let scale = cm.rayleigh.iter().fold(0.0f64, |m, l| m.max(l.abs()));
     if lam >= -RAYLEIGH_RTOL * scale {
+        let what = if cm.dimension == 0 {
+            "the normals span R^K: a local minimum at second order"
+        } else {
+            "M_crit is transversally minimal here"
+        };
         let out = fail(
             format!(
                 "no normal perturbation lowers the cost: the Hessian on span{{∇g_α}} is positive \
-                 semidefinite (min Rayleigh quotient {lam:.3e}); M_crit is transversally minimal here"
+                 semidefinite (min Rayleigh quotient {lam:.3e}); {what}"
             ),
             &cm,
         );
