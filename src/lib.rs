@@ -13,10 +13,12 @@
 #![deny(missing_docs)]
 
 pub mod construct;
+pub mod critical;
 pub mod data;
 pub mod diagnostics;
 pub mod error;
 pub mod flow;
+pub mod hessian;
 pub mod integrate;
 pub mod linalg;
 pub mod net;

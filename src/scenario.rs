@@ -4,6 +4,7 @@
 //! Both are JSON documents; the key names are a public contract (URLs, scripts and saved traces
 //! depend on them). New keys may be added; existing ones keep their meaning.
 
+use crate::critical::{EscapeSpec, RankCheck, RankFormula, TrapSpec};
 use crate::data::{DataSpec, Dataset};
 use crate::diagnostics::Sample;
 use crate::error::{non_negative, positive, Error, Result};
@@ -137,6 +138,15 @@ pub struct Scenario {
     /// What to record.
     #[serde(default)]
     pub record: RecordSpec,
+    /// Escape from rank-loss equilibria (4.15)–(4.17): automatic or on request; default off.
+    #[serde(default, skip_serializing_if = "EscapeSpec::is_default")]
+    pub escape: EscapeSpec,
+    /// Report trapping regions of the standard flow (Prop 3.1); default off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trap: Option<TrapSpec>,
+    /// The paper's rank formula for `D[θ₀]` (Section 2.1), compared with the measured rank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank_formula: Option<RankFormula>,
 }
 
 fn default_rank_rtol() -> f64 {
@@ -257,6 +267,10 @@ impl Scenario {
         }
         if let Some(e) = self.record.every_s {
             positive("record.every_s", e)?;
+        }
+        self.escape.validate()?;
+        if let Some(t) = &self.trap {
+            t.validate()?;
         }
         Ok(())
     }
@@ -421,6 +435,9 @@ pub struct Trace {
     pub measured_stopping_time: Option<f64>,
     /// Work done.
     pub stats: Stats,
+    /// The paper's rank formula for `D[θ₀]` beside the measured rank, when the scenario has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank_formula: Option<RankCheck>,
 }
 
 impl Trace {

@@ -91,6 +91,9 @@ fn scenario(widths: Vec<usize>, activation: Activation) -> Scenario {
         stop: Default::default(),
         rank_rtol: 1e-10,
         record: Default::default(),
+        escape: Default::default(),
+        trap: None,
+        rank_formula: None,
     }
 }
 
