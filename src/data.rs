@@ -74,7 +74,8 @@ pub enum DataSpec {
         #[serde(default = "default_noise")]
         noise: f64,
     },
-    /// `classes` Gaussian clusters in `R^dim` whose centres lie `separation` apart on average.
+    /// `classes` Gaussian clusters in `R^dim`, centres spread on the sphere of radius
+    /// `separation/2` (antipodal for two classes).
     Clusters {
         /// Number of points `N`.
         n: usize,
@@ -352,13 +353,31 @@ impl Dataset {
                 positive("data.separation", *separation)?;
                 non_negative("data.noise", *noise)?;
                 let q = *classes;
-                let centres: Vec<Vec<f64>> = (0..q)
-                    .map(|_| {
+                // Centres on the sphere of radius separation/2, each the farthest of 64 random
+                // candidates from the centres chosen so far: well spread (antipodal for two
+                // classes), so that `separation` controls how far apart the classes are.
+                let mut centres: Vec<Vec<f64>> = Vec::with_capacity(q);
+                for _ in 0..q {
+                    let mut best: Option<(f64, Vec<f64>)> = None;
+                    for _ in 0..64 {
                         let v: Vec<f64> = (0..*dim).map(|_| rng.normal()).collect();
                         let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt().max(1e-12);
-                        v.iter().map(|a| 0.5 * separation * a / norm).collect()
-                    })
-                    .collect();
+                        let v: Vec<f64> = v.iter().map(|a| 0.5 * separation * a / norm).collect();
+                        let gap = centres
+                            .iter()
+                            .map(|c| {
+                                c.iter()
+                                    .zip(&v)
+                                    .map(|(a, b)| (a - b) * (a - b))
+                                    .sum::<f64>()
+                            })
+                            .fold(f64::INFINITY, f64::min);
+                        if best.as_ref().is_none_or(|b| gap > b.0) {
+                            best = Some((gap, v));
+                        }
+                    }
+                    centres.push(best.expect("64 candidates").1);
+                }
                 let pts = (0..*n)
                     .map(|i| {
                         let c = i % q;

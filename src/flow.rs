@@ -297,8 +297,61 @@ pub struct FieldStats {
     /// Dimensionless stationarity `μ = |∂ₛx̲| / (((1−α)‖D‖_F² + α)|∇ₓC|) ∈ [0, 1]`; 0 at an
     /// equilibrium of the flow (and at a global minimum, where `∇ₓC = 0`).
     pub stationarity: f64,
-    /// Numerical rank of `D` when the flow computed an SVD.
+    /// Rank of `D` the field used, when the flow computed an SVD (see [`RankLock`]).
     pub rank: Option<usize>,
+    /// Numerical rank of `D` (`σ_i > rank_rtol·σ_max`), when the flow computed an SVD.
+    pub numerical_rank: Option<usize>,
+}
+
+/// Rank decisions with hysteresis for the adapted field along an orbit.
+///
+/// With a plain threshold, an orbit that reaches `σ_min(D) = rank_rtol·σ_max` (the edge of the
+/// full-rank region, where the adapted field `−D⁺∇ₓC` blows up like `1/σ_min`) chatters: trial
+/// stages on one side include the tiny singular value, on the other side drop it, and the
+/// integrator's step collapses. Once the rank has dropped at an accepted step, the lock keeps the
+/// lower rank — the DAE form (4.5) on the lower-rank range, which is smooth there — until the
+/// singular value has recovered to [`RankLock::RECOVER`] times the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RankLock {
+    cap: Option<usize>,
+}
+
+impl RankLock {
+    /// Factor over `rank_rtol·σ_max` a dropped singular value must regain to count again.
+    pub const RECOVER: f64 = 1e3;
+
+    /// The current cap on the rank (None: no rank loss seen).
+    pub fn cap(&self) -> Option<usize> {
+        self.cap
+    }
+
+    /// Updates the lock from the singular values at an accepted point.
+    pub fn update(&mut self, sigma: &[f64], rtol: f64) {
+        let full = sigma.len();
+        let max = sigma.first().copied().unwrap_or(0.0);
+        let numerical = linalg::numerical_rank(sigma, rtol);
+        self.cap = match self.cap {
+            None if numerical < full => Some(numerical),
+            None => None,
+            Some(c) if numerical < c => Some(numerical),
+            Some(c) => {
+                let recovered = sigma
+                    .iter()
+                    .filter(|&&s| s > Self::RECOVER * rtol * max)
+                    .count();
+                if recovered >= full {
+                    None
+                } else {
+                    Some(c.max(recovered))
+                }
+            }
+        };
+    }
+
+    /// Forgets the history (after a jump of `θ`).
+    pub fn reset(&mut self) {
+        self.cap = None;
+    }
 }
 
 /// Evaluates the vector field of `spec` at the workspace's current point (after
@@ -311,9 +364,23 @@ pub fn eval_field(
     rank_rtol: f64,
     out: &mut [f64],
 ) -> Result<FieldStats> {
+    eval_field_capped(spec, ws, rank_rtol, None, out)
+}
+
+/// Like [`eval_field`], with the rank of the `D⁺` solve capped at `rank_cap` (see [`RankLock`]).
+///
+/// Errors: as [`eval_field`].
+pub fn eval_field_capped(
+    spec: &FlowSpec,
+    ws: &mut Workspace,
+    rank_rtol: f64,
+    rank_cap: Option<usize>,
+    out: &mut [f64],
+) -> Result<FieldStats> {
     let alpha = spec.alpha();
     out.fill(0.0);
     let mut rank = None;
+    let mut numerical_rank = None;
     if alpha < 1.0 {
         let g = ws.grad_theta();
         for (o, gi) in out.iter_mut().zip(&g) {
@@ -323,8 +390,10 @@ pub fn eval_field(
     if alpha > 0.0 {
         let grad_x = ws.grad_x.clone();
         let svd = ws.svd(rank_rtol)?;
-        rank = Some(svd.rank());
-        let v = svd.pinv_apply(&grad_x);
+        let r = rank_cap.map_or(svd.rank(), |c| c.min(svd.rank()));
+        rank = Some(r);
+        numerical_rank = Some(svd.rank());
+        let v = svd.pinv_apply_rank(&grad_x, r);
         for (o, vi) in out.iter_mut().zip(&v) {
             *o -= alpha * vi;
         }
@@ -349,6 +418,7 @@ pub fn eval_field(
         output_speed: speed,
         stationarity,
         rank,
+        numerical_rank,
     })
 }
 

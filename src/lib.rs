@@ -13,11 +13,14 @@
 #![deny(missing_docs)]
 
 pub mod board;
+pub mod construct;
+pub mod critical;
 pub mod data;
 pub mod diagnostics;
 pub mod edit;
 pub mod error;
 pub mod flow;
+pub mod hessian;
 pub mod integrate;
 pub mod lanes;
 pub mod linalg;

@@ -99,7 +99,13 @@ impl JacobianSvd {
 
     /// `D⁺ g ∈ R^K` for `g ∈ R^{QN}`: the minimum-norm least-squares solution of `D v = g`.
     pub fn pinv_apply(&self, g: &[f64]) -> Vec<f64> {
-        let r = self.rank;
+        self.pinv_apply_rank(g, self.rank)
+    }
+
+    /// `D_r⁺ g`: like [`Self::pinv_apply`] with only the `r` largest singular values kept
+    /// (`r` is clamped to the numerical rank).
+    pub fn pinv_apply_rank(&self, g: &[f64], r: usize) -> Vec<f64> {
+        let r = r.min(self.rank);
         let mut coef = vec![0.0; r];
         for (i, c) in coef.iter_mut().enumerate() {
             let dot: f64 = self
@@ -122,8 +128,14 @@ impl JacobianSvd {
 
     /// `𝒫 g`: orthogonal projection of `g ∈ R^{QN}` onto `range D` (the numerical one).
     pub fn project_output(&self, g: &[f64]) -> Vec<f64> {
+        self.project_output_rank(g, self.rank)
+    }
+
+    /// `𝒫_r g`: projection onto the span of the `r` leading left singular vectors (`r` clamped
+    /// to the numerical rank).
+    pub fn project_output_rank(&self, g: &[f64], r: usize) -> Vec<f64> {
         let mut out = vec![0.0; g.len()];
-        for i in 0..self.rank {
+        for i in 0..r.min(self.rank) {
             let col = self.output_vecs.column(i);
             let dot: f64 = col.iter().zip(g).map(|(a, b)| a * b).sum();
             for (o, c) in out.iter_mut().zip(col.iter()) {

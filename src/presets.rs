@@ -1,6 +1,7 @@
 //! Named scenarios that show the paper's phenomena, shared by the CLI (`pullback presets`) and the
 //! page's preset menu.
 
+use crate::critical::{RankFormula, TrapSpec};
 use crate::data::DataSpec;
 use crate::flow::FlowSpec;
 use crate::integrate::IntegratorSpec;
@@ -41,6 +42,9 @@ fn base(name: &str, data: DataSpec, widths: &[usize], activation: Activation) ->
         stop: StopSpec::default(),
         rank_rtol: crate::linalg::DEFAULT_RANK_RTOL,
         record: RecordSpec::default(),
+        escape: Default::default(),
+        trap: None,
+        rank_formula: None,
     }
 }
 
@@ -132,54 +136,89 @@ fn linear_rank() -> Scenario {
         ..StopSpec::default()
     };
     sc.record.singular_values = true;
+    sc.rank_formula = Some(RankFormula {
+        formula: "QN (Section 2.1.1, N = 4 ≤ M = 6 independent inputs, Q = 2)".into(),
+        paper: 8,
+        note: None,
+    });
     sc
 }
 
-/// A two-layer linear network with rank-one `W₁`, `W₂` (Section 2.1.1): the paper bounds
-/// `rank D ≤ r₁N + r₂Q`; the trace shows the measured rank.
+/// A two-layer linear network with rank-one `W₁`, `W₂` (Section 2.1.1). The paper bounds
+/// `rank D ≤ r₁N + r₂Q = 7`; the measured rank is 8.
+///
+/// Why (checked in `tests/critical.rs` over many widths and ranks): the `W₂` and `b₂` blocks span
+/// `R^Q ⊗ span{rows of H, 1}` with `H = W₁X + b₁1ᵀ`, of dimension `Q(r₁ + 1)` — the output bias
+/// adds the constant direction for every output — and the `W₁`, `b₁` blocks add
+/// `range W₂ ⊗ R^N`, of which `range W₂ ⊗ span{H, 1}` is already counted. So with `N ≤ M`
+/// independent inputs `rank D = r₂N + (Q − r₂)·min(r₁ + 1, N)`: 8 here. It equals the paper's
+/// `r₁N + r₂Q` only in special cases (e.g. `r₁ = r₂ = 1`, `Q = 2`).
 fn two_layer_linear() -> Scenario {
-    let widths = [4, 3, 2];
+    let widths = [5, 4, 3];
     let net = Mlp::new(&widths, Activation::Identity).expect("valid widths");
     let mut theta = vec![0.0; net.k()];
-    let (u, v) = ([1.0, 2.0, -1.0], [1.0, 0.5, -0.5, 0.25]);
+    let (u, v) = ([1.0, 2.0, -1.0, 0.5], [1.0, 0.5, -0.5, 0.25, -1.0]);
     let (w1, b1) = net.layer_offsets(1);
+    for a in 0..4 {
+        for b in 0..5 {
+            theta[w1 + a * 5 + b] = u[a] * v[b];
+        }
+    }
+    theta[b1..b1 + 4].copy_from_slice(&[0.1, -0.2, 0.3, 0.05]);
+    let (a2, c2) = ([1.0, -1.0, 0.5], [0.5, 1.0, 2.0, -1.0]);
+    let (w2, b2) = net.layer_offsets(2);
     for a in 0..3 {
         for b in 0..4 {
-            theta[w1 + a * 4 + b] = u[a] * v[b];
+            theta[w2 + a * 4 + b] = a2[a] * c2[b];
         }
     }
-    theta[b1..b1 + 3].copy_from_slice(&[0.1, -0.2, 0.3]);
-    let (a2, c2) = ([1.0, -1.0], [0.5, 1.0, 2.0]);
-    let (w2, _) = net.layer_offsets(2);
-    for a in 0..2 {
-        for b in 0..3 {
-            theta[w2 + a * 3 + b] = a2[a] * c2[b];
-        }
-    }
+    theta[b2..b2 + 3].copy_from_slice(&[0.2, 0.0, -0.1]);
     let mut sc = base(
         "two-layer-linear",
         DataSpec::Custom {
             inputs: vec![
-                vec![1.0, 0.0, 0.0, 0.5],
-                vec![0.0, 1.0, 0.0, -0.5],
-                vec![0.0, 0.0, 1.0, 1.0],
+                vec![1.0, 0.0, 0.0, 0.5, 0.0],
+                vec![0.0, 1.0, 0.0, -0.5, 0.5],
+                vec![0.0, 0.0, 1.0, 1.0, 0.0],
+                vec![0.5, 0.0, 0.0, 0.0, 1.0],
             ],
-            labels: vec![0, 1, 0],
+            labels: vec![0, 1, 2, 0],
             targets: None,
         },
         &widths,
         Activation::Identity,
     );
     sc.init = InitSpec::Explicit { theta };
+    // The standard flow: it raises the ranks of W₁, W₂ smoothly. The adapted field is singular
+    // here (rank D = 8 < QN = 12, and every singular value that leaves 0 enters as 1/σ), so RK45
+    // collapses its step at s ≈ 1e-8 with `step_size`.
+    sc.flow = FlowSpec::Standard;
     sc.stop = StopSpec {
-        s_max: Some(30.0),
+        s_max: Some(40.0),
         ..StopSpec::default()
     };
     sc.record.singular_values = true;
+    sc.rank_formula = Some(RankFormula {
+        formula: "r1 N + r2 Q (Section 2.1.1, r1 = r2 = 1, N = 4, Q = 3)".into(),
+        paper: 7,
+        note: Some(
+            "measured r2 N + (Q − r2)(r1 + 1) = 8: the output bias b2 adds the constant \
+             direction for every output, so the W2 and b2 blocks span Q(r1 + 1) dimensions, and \
+             the W1 block adds r2 (N − r1 − 1) more"
+                .into(),
+        ),
+    });
     sc
 }
 
-/// A shallow ReLU network where two of four inputs switch every hidden unit off ((2.39)).
+/// A shallow ReLU network where two of four inputs switch every hidden unit off ((2.39)). The
+/// paper gives `rank D = JQ = 4`; the measured rank is `JQ + Q = 6`: the rows of the inactive
+/// samples are not zero but `[0 … 0 | 1_Q]` (the output bias still moves their outputs), and
+/// they add `Q` dimensions. Inside this activation region `rank D` is constant (Thm 4.2's
+/// hypothesis holds); the adapted flow rests where the active samples are fitted and the
+/// inactive ones sit at the mean of their targets, `C = 1/8`. There the Hessian on the normal
+/// bundle is positive semidefinite (every second derivative through a dead ReLU vanishes), so the
+/// automatic escape reports `no_escape`: this submanifold is transversally minimal.
 fn shallow_relu_inactive() -> Scenario {
     let widths = [4, 4, 2];
     let net = Mlp::new(&widths, Activation::Relu).expect("valid widths");
@@ -208,11 +247,148 @@ fn shallow_relu_inactive() -> Scenario {
         Activation::Relu,
     );
     sc.init = InitSpec::Explicit { theta };
+    // Once only the slow rate 1/N is left, RK45 steps at its stability limit and the residual
+    // hovers at the integrator tolerance: μ levels off near 1e-8 (rtol 1e-8), so rest is 1e-7.
     sc.stop = StopSpec {
-        s_max: Some(40.0),
+        s_max: Some(160.0),
+        stationary_below: Some(1e-7),
         ..StopSpec::default()
     };
     sc.record.singular_values = true;
+    sc.escape.auto = true;
+    sc.rank_formula = Some(RankFormula {
+        formula: "J Q (2.39), J = 2 active samples, Q = 2".into(),
+        paper: 4,
+        note: Some(
+            "measured J Q + Q = 6: the rows of the N − J inactive samples are [0 … 0 | 1_Q], not \
+             zero — the output bias b2 still moves their outputs — and add Q dimensions"
+                .into(),
+        ),
+    });
+    sc
+}
+
+/// XOR on the corners of `[−1, 1]²` with targets `x₁x₂` (`N = 4`, `Q = 1`, `QN = 4`) and a
+/// `[2, 2, 1]` softplus network (`K = 9`) started at `W₁ = w1` (row-major), `b₁ = (0, 0.2)`,
+/// `W₂ = (w2, w2)`, `b₂ = 0.5`, under the standard flow.
+fn xor_softplus(name: &str, w1: [f64; 4], w2: f64) -> Scenario {
+    let widths = [2, 2, 1];
+    let net = Mlp::new(&widths, Activation::Softplus).expect("valid widths");
+    let mut theta = vec![0.0; net.k()];
+    let (o1, b1) = net.layer_offsets(1);
+    theta[o1..o1 + 4].copy_from_slice(&w1);
+    theta[b1 + 1] = 0.2;
+    let (o2, b2) = net.layer_offsets(2);
+    theta[o2] = w2;
+    theta[o2 + 1] = w2;
+    theta[b2] = 0.5;
+    let mut sc = base(
+        name,
+        DataSpec::Custom {
+            // Samples with equal targets are adjacent: with W₁ = 0 the sums Σ_j g_j x_j that
+            // drive W₁ then cancel exactly in floating point, so W₁ stays exactly 0.
+            inputs: vec![
+                vec![1.0, 1.0],
+                vec![-1.0, -1.0],
+                vec![1.0, -1.0],
+                vec![-1.0, 1.0],
+            ],
+            labels: vec![0, 0, 1, 1],
+            targets: Some(vec![vec![1.0], vec![-1.0]]),
+        },
+        &widths,
+        Activation::Softplus,
+    );
+    sc.init = InitSpec::Explicit { theta };
+    sc.flow = FlowSpec::Standard;
+    sc
+}
+
+/// A smooth network trapped at a rank-loss equilibrium (Lemma 3.2, Thm 4.2) and freed by the
+/// normal-bundle escape (4.15)–(4.17).
+///
+/// With `W₁ = 0` every hidden unit sees the same input, the network is a constant, and the
+/// residual of XOR (`x₁x₂`) is orthogonal to the range of `D` = span{1, x₁, x₂}: the subspace
+/// `W₁ = 0` is invariant, the standard flow fits the constant and stops at `C = 1/2` with
+/// `rank D = 3 < QN = 4`, `𝒫∇ₓC = 0`, `∇ₓC ≠ 0`. The outgoing weights are small, so the Hessian
+/// has negative curvature `∝ w₂σ''` on the normal vectors of the first-layer columns, and the
+/// escape lowers the cost; the flow then fits XOR. `rank D` is *not* constant near the
+/// equilibrium (any `W₁ ≠ 0` gives rank 4): the generic smooth case, outside Thm 4.2's
+/// constant-rank hypothesis. The adapted flow is not used here: it is repelled from the invariant
+/// subspace by rounding, its field turns singular as `σ₄` crosses the rank threshold, and RK45
+/// stops with `step_size` before the equilibrium.
+fn softplus_trapped() -> Scenario {
+    let mut sc = xor_softplus("softplus-trapped", [0.0; 4], 0.1);
+    sc.stop = StopSpec {
+        s_max: Some(400.0),
+        cost_below: Some(1e-8),
+        ..StopSpec::default()
+    };
+    sc.escape.auto = true;
+    sc.escape.max = 3;
+    sc.record.singular_values = true;
+    sc
+}
+
+/// A full-rank trapping region of the standard flow (Prop 3.1): the start of `softplus-trapped`
+/// with `W₁` of size `1e-3` instead of 0. `rank D = QN = 4` all along, but the orbit first runs
+/// into the neighbourhood of the XOR saddle, where `ρ = |Dᵀ∇ₓC|/|∇ₓC|` drops to `1e-4`, and
+/// stays there for a long time before it leaves and fits XOR. The trace's `trapped` event shows
+/// the measured time beside the lower bound (3.7). The adapted flow (`--flow adapted`) from the
+/// same start reaches `ε` at the predicted `s_ε` instead.
+fn standard_trapping() -> Scenario {
+    let mut sc = xor_softplus("standard-trapping", [1e-3, 3e-4, -5e-4, 1e-3], 0.1);
+    sc.stop = StopSpec {
+        s_max: Some(400.0),
+        cost_below: Some(1e-8),
+        ..StopSpec::default()
+    };
+    sc.trap = Some(TrapSpec { rho_below: 1e-2 });
+    sc.record.every_s = Some(0.1);
+    sc
+}
+
+fn clusters_relu(name: &str) -> Scenario {
+    let mut sc = base(
+        name,
+        DataSpec::Clusters {
+            n: 30,
+            classes: 3,
+            dim: 2,
+            separation: 4.0,
+            noise: 0.3,
+        },
+        &[2, 2, 2, 2, 3],
+        Activation::Relu,
+    );
+    sc.seed = 2;
+    sc.record.outputs = true;
+    sc
+}
+
+/// The truncation-map minimizer: three clusters in the plane, three hidden ReLU layers of width
+/// 2, cost zero with K = 27 < QN = 90.
+fn constructive() -> Scenario {
+    let mut sc = clusters_relu("constructive");
+    sc.init = InitSpec::Constructive;
+    sc.stop = StopSpec {
+        s_max: Some(1.0),
+        cost_below: Some(1e-20),
+        ..StopSpec::default()
+    };
+    sc
+}
+
+/// Same data and network from a random start: gradient descent stalls at a positive cost
+/// (non-approximability).
+fn non_approximability() -> Scenario {
+    let mut sc = clusters_relu("non-approximability");
+    sc.flow = FlowSpec::Standard;
+    sc.integrator = IntegratorSpec::Euler { h: 0.5 };
+    sc.stop = StopSpec {
+        s_max: Some(600.0),
+        ..StopSpec::default()
+    };
     sc
 }
 
@@ -236,18 +412,38 @@ pub fn all() -> Vec<Preset> {
         },
         Preset {
             name: "linear-rank",
-            summary: "linear network, N ≤ M independent inputs: rank D = QN (Section 2.1.1)",
+            summary: "linear network, N = 4 ≤ M = 6 independent inputs: measured rank D = QN = 8, as Section 2.1.1 says",
             scenario: linear_rank(),
         },
         Preset {
             name: "two-layer-linear",
-            summary: "two-layer linear net with rank-one W1, W2: measured rank D against the bound r1 N + r2 Q (Section 2.1.1)",
+            summary: "two-layer linear net, rank-one W1, W2 (Section 2.1.1): measured rank D = 8 = r2 N + (Q−r2)(r1+1), above the paper's bound r1 N + r2 Q = 7 (the output bias adds the constant direction)",
             scenario: two_layer_linear(),
         },
         Preset {
             name: "shallow-relu-inactive",
-            summary: "shallow ReLU net, 2 of 4 inputs fully inactive: measured rank D against JQ of (2.39)",
+            summary: "shallow ReLU net, 2 of 4 inputs fully inactive (2.39): measured rank D = JQ + Q = 6, not JQ = 4 (the output bias moves inactive samples); rests at C = 1/8, escape finds no descent (transversally minimal)",
             scenario: shallow_relu_inactive(),
+        },
+        Preset {
+            name: "softplus-trapped",
+            summary: "softplus net on XOR with W1 = 0: the standard flow stops at a rank-loss equilibrium (rank D = 3 < QN = 4, C = 1/2); automatic escape along the normal bundle (4.15)-(4.17) frees it",
+            scenario: softplus_trapped(),
+        },
+        Preset {
+            name: "standard-trapping",
+            summary: "XOR with W1 ~ 1e-3: full rank 4 = QN, yet the standard flow is trapped where rho < 1e-2 far longer than the Prop 3.1 bound; the adapted flow is not",
+            scenario: standard_trapping(),
+        },
+        Preset {
+            name: "constructive",
+            summary: "truncation-map ReLU network (K=27 < QN=90): cost exactly zero, one class collapsed per hidden layer (Chen–Muñoz Ewald)",
+            scenario: constructive(),
+        },
+        Preset {
+            name: "non-approximability",
+            summary: "same data and network from a random start: gradient descent stalls at C > 0, far from the zero-cost minimizer",
+            scenario: non_approximability(),
         },
     ]
 }

@@ -4,6 +4,7 @@
 //! Both are JSON documents; the key names are a public contract (URLs, scripts and saved traces
 //! depend on them). New keys may be added; existing ones keep their meaning.
 
+use crate::critical::{EscapeSpec, RankCheck, RankFormula, TrapSpec};
 use crate::data::{DataSpec, Dataset};
 use crate::diagnostics::Sample;
 use crate::error::{non_negative, positive, Error, Result};
@@ -48,6 +49,9 @@ pub enum InitSpec {
         /// `θ₀`.
         theta: Vec<f64>,
     },
+    /// The zero-cost truncation-map minimizer of [`crate::construct`] (ReLU, widths
+    /// [`crate::construct::required_widths`], sequentially separable data).
+    Constructive,
 }
 
 fn one() -> f64 {
@@ -74,7 +78,7 @@ pub struct StopSpec {
     /// Stop when the stationarity `μ` (see [`crate::flow::FieldStats`]) falls to this; default `1e-9`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stationary_below: Option<f64>,
-    /// Stop after this many accepted steps; default `10⁶`.
+    /// Stop after this many accepted steps; default `2·10⁵`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_steps: Option<u64>,
 }
@@ -82,7 +86,7 @@ pub struct StopSpec {
 /// Default stationarity threshold of [`StopSpec::stationary_below`].
 pub const DEFAULT_STATIONARY_BELOW: f64 = 1e-9;
 /// Default step limit of [`StopSpec::max_steps`].
-pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
+pub const DEFAULT_MAX_STEPS: u64 = 200_000;
 
 /// What a trace keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -134,6 +138,15 @@ pub struct Scenario {
     /// What to record.
     #[serde(default)]
     pub record: RecordSpec,
+    /// Escape from rank-loss equilibria (4.15)–(4.17): automatic or on request; default off.
+    #[serde(default, skip_serializing_if = "EscapeSpec::is_default")]
+    pub escape: EscapeSpec,
+    /// Report trapping regions of the standard flow (Prop 3.1); default off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trap: Option<TrapSpec>,
+    /// The paper's rank formula for `D[θ₀]` (Section 2.1), compared with the measured rank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank_formula: Option<RankFormula>,
 }
 
 fn default_rank_rtol() -> f64 {
@@ -226,6 +239,7 @@ impl Scenario {
                     ));
                 }
             }
+            InitSpec::Constructive => {}
         }
         self.flow.validate()?;
         self.integrator.validate()?;
@@ -254,6 +268,10 @@ impl Scenario {
         if let Some(e) = self.record.every_s {
             positive("record.every_s", e)?;
         }
+        self.escape.validate()?;
+        if let Some(t) = &self.trap {
+            t.validate()?;
+        }
         Ok(())
     }
 
@@ -272,6 +290,16 @@ impl Scenario {
             InitSpec::Explicit { theta } => {
                 model.net.check_theta(theta, "init.theta")?;
                 theta.clone()
+            }
+            InitSpec::Constructive => {
+                crate::construct::build(&model)
+                    .map_err(|e| match e {
+                        Error::Invalid { field, reason } if field == "data" => {
+                            Error::invalid("init", format!("constructive: the data are {reason}"))
+                        }
+                        other => other,
+                    })?
+                    .theta
             }
         };
         let s_max = self.stop.s_max.unwrap_or(10.0 * model.n() as f64);
@@ -407,6 +435,9 @@ pub struct Trace {
     pub measured_stopping_time: Option<f64>,
     /// Work done.
     pub stats: Stats,
+    /// The paper's rank formula for `D[θ₀]` beside the measured rank, when the scenario has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank_formula: Option<RankCheck>,
 }
 
 impl Trace {

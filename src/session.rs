@@ -1,9 +1,10 @@
 //! A run in progress: owns `θ`, the integrator and the history; emits samples, events, frames and
 //! finally a [`Trace`].
 
+use crate::critical::{self, CriticalSubmanifold, Diagnosis, Escape, RankCheck, TrapTracker};
 use crate::diagnostics::{self, Keep, Sample};
 use crate::error::{Error, Result};
-use crate::flow::{eval_field, FieldStats, FlowSpec, Model, Workspace};
+use crate::flow::{eval_field_capped, FieldStats, FlowSpec, Model, RankLock, Workspace};
 use crate::integrate::{Stepper, System};
 use crate::scenario::{
     Event, Final, Materialized, Scenario, Trace, DEFAULT_MAX_STEPS, DEFAULT_STATIONARY_BELOW,
@@ -22,6 +23,7 @@ pub struct FlowField {
     pub rank_rtol: f64,
     ws: Workspace,
     last: FieldStats,
+    lock: RankLock,
 }
 
 impl FlowField {
@@ -33,6 +35,7 @@ impl FlowField {
             rank_rtol,
             ws: Workspace::default(),
             last: FieldStats::default(),
+            lock: RankLock::default(),
         }
     }
 
@@ -40,6 +43,26 @@ impl FlowField {
     /// is at the step's end point, so after a step this describes the current state.
     pub fn last_stats(&self) -> FieldStats {
         self.last
+    }
+
+    /// Updates the rank lock at an accepted state (the most recent evaluation must be there).
+    pub fn accept(&mut self) {
+        if self.spec.needs_svd() {
+            if let Ok(svd) = self.ws.svd(self.rank_rtol) {
+                let sigma = svd.sigma.clone();
+                self.lock.update(&sigma, self.rank_rtol);
+            }
+        }
+    }
+
+    /// The rank lock (hysteresis of rank decisions along the orbit).
+    pub fn rank_lock(&self) -> RankLock {
+        self.lock
+    }
+
+    /// Forgets the rank history (after an imposed jump of `θ`).
+    pub fn reset_rank_lock(&mut self) {
+        self.lock.reset();
     }
 
     /// The workspace of the most recent evaluation.
@@ -55,7 +78,13 @@ impl System for FlowField {
 
     fn eval(&mut self, y: &[f64], dy: &mut [f64]) -> Result<()> {
         self.ws.evaluate(&self.model, y)?;
-        self.last = eval_field(&self.spec, &mut self.ws, self.rank_rtol, dy)?;
+        self.last = eval_field_capped(
+            &self.spec,
+            &mut self.ws,
+            self.rank_rtol,
+            self.lock.cap(),
+            dy,
+        )?;
         Ok(())
     }
 }
@@ -132,6 +161,10 @@ pub struct Session {
     measured_stop: Option<f64>,
     last_rank: Option<usize>,
     scratch: Vec<f64>,
+    /// Automatic escapes done so far (at most `escape.max`).
+    auto_escapes: u32,
+    trap: Option<TrapTracker>,
+    rank_check: Option<RankCheck>,
 }
 
 impl Session {
@@ -171,9 +204,16 @@ impl Session {
             measured_stop: None,
             last_rank: None,
             scratch: vec![0.0; k],
+            auto_escapes: 0,
+            trap: None,
+            rank_check: None,
         };
+        session.trap = session.new_trap_tracker();
         session.last_rank = session.field.last_stats().rank;
         session.record_until(0.0)?;
+        if let (Some(f), Some(first)) = (&session.scenario.rank_formula, session.samples.first()) {
+            session.rank_check = Some(f.check(first.rank));
+        }
         if let Some(eps) = session.scenario.stop.cost_below {
             if c0 <= eps {
                 session.measured_stop = Some(0.0);
@@ -279,7 +319,17 @@ impl Session {
 
     fn finish(&mut self, status: Status, event: Event) {
         self.status = status;
+        if let Some(iv) = self.trap.as_mut().and_then(TrapTracker::close) {
+            self.events.push(iv.event(self.field.model.qn()));
+        }
         self.events.push(event);
+    }
+
+    /// Prop 3.1 is a statement about the standard flow: only its runs track trapping regions.
+    fn new_trap_tracker(&self) -> Option<TrapTracker> {
+        let spec = self.scenario.trap?;
+        (self.scenario.flow == FlowSpec::Standard)
+            .then(|| TrapTracker::new(spec.rho_below, self.field.model.n()))
     }
 
     fn push_sample_at(&mut self, s: f64, theta: &[f64]) -> Result<()> {
@@ -291,6 +341,11 @@ impl Session {
             self.scenario.rank_rtol,
             self.keep,
         )?;
+        if !self.finished() {
+            if let Some(iv) = self.trap.as_mut().and_then(|t| t.feed(&smp)) {
+                self.events.push(iv.event(self.field.model.qn()));
+            }
+        }
         self.samples.push(smp);
         Ok(())
     }
@@ -387,6 +442,7 @@ impl Session {
             self.record_final();
             return false;
         }
+        self.field.accept();
         let stats = self.field.last_stats();
         let s = self.stepper.s();
         if let Some(eps) = self.scenario.stop.cost_below {
@@ -427,7 +483,9 @@ impl Session {
                         format!("rank D changed from {prev} to {r}"),
                     )
                     .with("rank", r)
-                    .with("previous_rank", prev),
+                    .with("previous_rank", prev)
+                    // Below min(K, QN) the adapted flow is the DAE (4.5): ∂ₛx̲ = −𝒫∇ₓC.
+                    .with("dae", r < self.field.model.k().min(self.field.model.qn())),
                 );
             }
         }
@@ -452,7 +510,7 @@ impl Session {
                 .with("cost", stats.cost),
             );
             self.record_final();
-            return false;
+            return self.auto_escape();
         }
         if s >= self.s_max {
             self.finish(
@@ -472,6 +530,122 @@ impl Session {
             return false;
         }
         true
+    }
+
+    /// After a `stationary` stop: attempts the escape (4.15)–(4.17) if the scenario asks for it
+    /// and the budget `escape.max` allows; returns whether the run goes on.
+    fn auto_escape(&mut self) -> bool {
+        let spec = self.scenario.escape;
+        if !spec.auto || self.auto_escapes >= spec.max || self.field.last_stats().grad_x_norm == 0.0
+        {
+            return false;
+        }
+        self.auto_escapes += 1;
+        match self.escape() {
+            Ok(Escape::Escaped(_)) => !self.finished(),
+            Ok(Escape::NoEscape(_)) => false,
+            Err(e) => {
+                let s = self.stepper.s();
+                self.events.push(Event::new(
+                    s,
+                    "no_escape",
+                    format!("the escape attempt failed: {e}"),
+                ));
+                false
+            }
+        }
+    }
+
+    /// Attempts one escape step (4.15)–(4.17) from the current `θ` (the page's Escape button).
+    ///
+    /// On success `θ` jumps to `θ₀'` with an `escape` event and the run resumes (a run that ended
+    /// at `s_max` stays ended); otherwise a `no_escape` event records the minimal Rayleigh
+    /// quotient and nothing changes. Backtracking parameters come from the scenario's `escape`.
+    ///
+    /// Errors: non-finite state or failed decompositions; the session is unchanged then.
+    pub fn escape(&mut self) -> Result<Escape> {
+        let theta = self.stepper.y().to_vec();
+        let s = self.stepper.s();
+        let (_, outcome) = critical::attempt(
+            &self.field.model,
+            &theta,
+            self.scenario.rank_rtol,
+            &self.scenario.escape,
+        )?;
+        let event = outcome.event(s);
+        match &outcome {
+            Escape::Escaped(step) => {
+                if let Some(iv) = self.trap.as_mut().and_then(TrapTracker::close) {
+                    self.events.push(iv.event(self.field.model.qn()));
+                }
+                self.jump(&step.theta_after, event)?;
+                self.trap = self.new_trap_tracker();
+            }
+            Escape::NoEscape(_) => self.events.push(event),
+        }
+        Ok(outcome)
+    }
+
+    /// Automatic escapes done so far.
+    pub fn auto_escapes(&self) -> u32 {
+        self.auto_escapes
+    }
+
+    /// Classifies the current `θ`: rank-loss equilibrium, trapping, … (see [`critical::diagnose`]);
+    /// thresholds from the scenario's `escape.equilibrium_rtol` and `trap.rho_below` (default 1e-3).
+    ///
+    /// Errors: non-finite state or a failed SVD.
+    pub fn diagnose(&self) -> Result<Diagnosis> {
+        critical::diagnose(
+            &self.field.model,
+            self.stepper.y(),
+            self.scenario.rank_rtol,
+            self.scenario.escape.equilibrium_rtol,
+            self.scenario.trap.map_or(1e-3, |t| t.rho_below),
+        )
+    }
+
+    /// The critical submanifold through the current `θ`: chosen columns, `g_α`, normal vectors,
+    /// dimension `K − r`, the Hessian on the normal bundle (for readouts and the cost slice).
+    ///
+    /// Errors: non-finite state or failed decompositions.
+    pub fn critical_submanifold(&self) -> Result<CriticalSubmanifold> {
+        CriticalSubmanifold::at(&self.field.model, self.stepper.y(), self.scenario.rank_rtol)
+    }
+
+    /// The least-squares (DAE) form (4.5)–(4.6) at the current `θ`: `Ψ`, `∂ₛθ = DᵀΨ` and the
+    /// output velocity `DDᵀΨ = −𝒫∇ₓC`, from the NTK (see [`critical::dae_solve`]).
+    ///
+    /// Errors: non-finite state or a failed eigensolver.
+    pub fn dae(&self) -> Result<critical::DaeSolution> {
+        let mut ws = Workspace::default();
+        ws.evaluate(&self.field.model, self.stepper.y())?;
+        critical::dae_solve(ws.dt(), ws.grad_x(), self.scenario.rank_rtol)
+    }
+
+    /// `C` on the plane through `theta_star` (default: the current `θ`) spanned by `normal`
+    /// (default: the normal direction of least Rayleigh quotient, the escape direction) and a
+    /// tangent vector of `M_crit` (seeded), on an `n × n` grid of half width `half` — the page's
+    /// slice heatmap. Draw an escape step with [`critical::CostSlice::coords`] of its
+    /// `theta_before + step·direction`.
+    ///
+    /// Errors: see [`critical::normal_tangent_slice`].
+    pub fn cost_slice(
+        &self,
+        theta_star: Option<&[f64]>,
+        normal: Option<&[f64]>,
+        half: f64,
+        n: usize,
+    ) -> Result<critical::CostSlice> {
+        critical::normal_tangent_slice(
+            &self.field.model,
+            theta_star.unwrap_or(self.stepper.y()),
+            normal,
+            self.scenario.rank_rtol,
+            half,
+            n,
+            self.scenario.seed,
+        )
     }
 
     fn fail(&mut self, e: Error) -> bool {
@@ -510,6 +684,7 @@ impl Session {
     pub fn jump(&mut self, theta: &[f64], event: Event) -> Result<()> {
         self.field.model.net.check_theta(theta, "theta")?;
         let s = self.stepper.s();
+        self.field.reset_rank_lock();
         self.stepper.restart(s, theta, &mut self.field)?;
         self.events.push(event);
         self.last_rank = self.field.last_stats().rank;
@@ -577,6 +752,7 @@ impl Session {
             predicted_stopping_time: self.predicted_stopping_time(),
             measured_stopping_time: self.measured_stop,
             stats: self.stepper.stats,
+            rank_formula: self.rank_check.clone(),
         }
     }
 }

@@ -104,3 +104,28 @@ fn bad_input_exits_2_with_one_line_naming_the_field() {
     let err = String::from_utf8(pullback(&["run", bad.to_str().unwrap()]).stderr).unwrap();
     assert!(err.contains("net.widths[0]"), "{err}");
 }
+
+#[test]
+fn escape_flag_and_rank_formula_in_the_summary() {
+    let out = pullback(&["run", "softplus-trapped", "--escape=0"]);
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("end point: rank_loss_equilibrium"), "{err}");
+    assert!(!err.contains("escape —"), "{err}");
+    let out = pullback(&["run", "softplus-trapped", "--escape=2"]);
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("escape — escaped along the normal bundle"),
+        "{err}"
+    );
+    assert!(err.contains("cost ratio after/before"), "{err}");
+    let out = pullback(&["run", "shallow-relu-inactive"]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("rank D[θ₀]: measured 6, paper 4"), "{err}");
+    assert!(err.contains("no_escape"), "{err}");
+    let out = pullback(&["run", "softplus-trapped", "--escape=many"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("error: --escape"), "{err}");
+}

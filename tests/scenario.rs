@@ -182,6 +182,11 @@ fn traces_rerun_bit_for_bit() {
 fn every_preset_materializes_and_takes_a_step() {
     for p in pullback::presets::all() {
         let mut s = Session::new(&p.scenario).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+        if s.finished() {
+            // Only a run that starts at its target may end before its first step.
+            assert_eq!(s.status().name(), "cost_below", "{}", p.name);
+            continue;
+        }
         s.step();
         assert!(s.s() > 0.0, "{} did not advance", p.name);
     }

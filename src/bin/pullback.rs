@@ -16,11 +16,15 @@ const USAGE: &str = "\
 pullback — geometrically adapted gradient flows (Chen, arXiv 2311.15487)
 
 USAGE:
-  pullback run SCENARIO.json|PRESET [--out TRACE.json] [--svg DIR] [--flow FLOW] [--quiet]
+  pullback run SCENARIO.json|PRESET [--out TRACE.json] [--svg DIR] [--flow FLOW] [--escape[=N]]
+               [--quiet]
       Integrate a scenario (a JSON file, or a preset name) and write its trace.
       --out FILE   write the trace JSON here (default: print a summary only)
       --svg DIR    write DIR/cost.svg (cost vs s, theory line, stopping times)
       --flow FLOW  override the flow: standard | adapted | homotopy:ALPHA
+      --escape     escape automatically from rank-loss equilibria along the normal bundle
+                   (4.15)-(4.17), at most N times (default: the scenario's escape.max);
+                   --escape=0 turns automatic escape off
       --quiet      no summary on stderr
   pullback presets
       List the presets, one per line: name, a tab, what it shows.
@@ -60,28 +64,36 @@ fn main() -> ExitCode {
 
 fn dispatch(args: &[String]) -> Result<(), Failure> {
     match args.first().map(String::as_str) {
-        None | Some("help") | Some("--help") | Some("-h") => {
-            print!("{USAGE}");
-            Ok(())
-        }
+        None | Some("help") | Some("--help") | Some("-h") => print_out(USAGE),
         Some("presets") => {
-            for p in presets::all() {
-                println!("{}\t{}", p.name, p.summary);
-            }
-            Ok(())
+            let text: String = presets::all()
+                .iter()
+                .map(|p| format!("{}\t{}\n", p.name, p.summary))
+                .collect();
+            print_out(&text)
         }
         Some("show") => {
             let name = args.get(1).ok_or_else(|| {
                 Failure::Usage("show: which preset? (see `pullback presets`)".into())
             })?;
             let p = presets::find(name).ok_or_else(|| unknown_preset(name))?;
-            println!("{}", p.scenario.to_json());
-            Ok(())
+            print_out(&format!("{}\n", p.scenario.to_json()))
         }
         Some("run") => run(&args[1..]),
         Some(other) => Err(Failure::Usage(format!(
             "unknown command `{other}`; try `pullback help`"
         ))),
+    }
+}
+
+/// Writes to stdout; a closed pipe (`pullback presets | head -1`) is not an error.
+fn print_out(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::Io(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -98,6 +110,7 @@ struct RunArgs {
     out: Option<PathBuf>,
     svg: Option<PathBuf>,
     flow: Option<String>,
+    escape: Option<Option<u32>>,
     quiet: bool,
 }
 
@@ -108,6 +121,7 @@ fn parse_run_args(args: &[String]) -> Result<RunArgs, Failure> {
         out: None,
         svg: None,
         flow: None,
+        escape: None,
         quiet: false,
     };
     let value = |it: &mut std::slice::Iter<String>, flag: &str| {
@@ -121,6 +135,13 @@ fn parse_run_args(args: &[String]) -> Result<RunArgs, Failure> {
             "--svg" => ra.svg = Some(value(&mut it, a)?.into()),
             "--flow" => ra.flow = Some(value(&mut it, a)?),
             "--quiet" | "-q" => ra.quiet = true,
+            "--escape" => ra.escape = Some(None),
+            s if s.starts_with("--escape=") => {
+                let n = s["--escape=".len()..].parse::<u32>().map_err(|_| {
+                    Failure::Usage(format!("--escape: `{s}` needs a count, e.g. --escape=3"))
+                })?;
+                ra.escape = Some(Some(n));
+            }
             s if s.starts_with('-') => {
                 return Err(Failure::Usage(format!("run: unknown option `{s}`")))
             }
@@ -180,6 +201,16 @@ fn run(args: &[String]) -> Result<(), Failure> {
     if let Some(f) = &ra.flow {
         scenario.flow = parse_flow(f)?;
     }
+    match ra.escape {
+        Some(Some(0)) => scenario.escape.auto = false,
+        Some(Some(n)) => {
+            scenario.escape.auto = true;
+            scenario.escape.max = n;
+        }
+        Some(None) => scenario.escape.auto = true,
+        None => {}
+    }
+    scenario.validate()?;
     let t0 = Instant::now();
     let mut session = Session::new(&scenario)?;
     session.run();
@@ -204,6 +235,18 @@ fn run(args: &[String]) -> Result<(), Failure> {
             trace.final_state.reason,
             trace.samples.last().map_or(0, |s| s.rank)
         );
+        if let Some(r) = &trace.rank_formula {
+            let verdict = if r.agrees { "agrees" } else { "differs" };
+            eprintln!(
+                "  rank D[θ₀]: measured {}, paper {} from {} ({verdict})",
+                r.measured, r.paper, r.formula
+            );
+            if !r.agrees {
+                if let Some(note) = &r.note {
+                    eprintln!("    why: {note}");
+                }
+            }
+        }
         if let Some(p) = trace.predicted_stopping_time {
             match trace.measured_stopping_time {
                 Some(m) => eprintln!(
@@ -219,6 +262,35 @@ fn run(args: &[String]) -> Result<(), Failure> {
         );
         for e in trace.events.iter().filter(|e| e.kind != "rank_change") {
             eprintln!("  event at s = {:.6}: {} — {}", e.s, e.kind, e.message);
+        }
+        let escapes: Vec<_> = trace.events.iter().filter(|e| e.kind == "escape").collect();
+        if !escapes.is_empty() {
+            let ratio = |e: &&pullback::scenario::Event| {
+                let f = |k: &str| e.data.get(k).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+                f("cost_after") / f("cost_before")
+            };
+            let ratios: Vec<String> = escapes.iter().map(|e| format!("{:.4}", ratio(e))).collect();
+            eprintln!(
+                "  {} escape(s); cost ratio after/before each: {}",
+                escapes.len(),
+                ratios.join(", ")
+            );
+        }
+        if matches!(
+            trace.final_state.reason.as_str(),
+            "stationary" | "step_size" | "s_max"
+        ) {
+            if let Ok(d) = session.diagnose() {
+                eprintln!(
+                    "  end point: {} (rank D = {} of QN = {}, |𝒫∇ₓC| = {:.3e}, |∇ₓC| = {:.3e}, ρ = {:.3e})",
+                    d.kind.name(),
+                    d.rank,
+                    d.qn,
+                    d.proj_grad_norm,
+                    d.grad_x_norm,
+                    d.rho
+                );
+            }
         }
     }
     if let Some(out) = &ra.out {
