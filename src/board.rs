@@ -77,6 +77,7 @@ struct LaneHistory {
     outputs: Vec<f64>,
     samples: Vec<SamplePoint>,
     trail: Vec<(f64, Vec<f64>)>,
+    events: Vec<crate::scenario::Event>,
 }
 
 /// The page's picture of one comparison.
@@ -156,6 +157,7 @@ impl Board {
             hist.outputs = upd.outputs;
             hist.samples.extend(upd.samples);
             hist.trail.extend(upd.trail);
+            hist.events.extend(lf.events.iter().cloned());
         }
         if let Some(h) = data.heat {
             self.heat = Some(h);
@@ -251,6 +253,12 @@ impl Board {
                 if let Some(m) = f.measured {
                     fig.measured.push((m, i));
                 }
+            }
+            // Escapes from a critical submanifold (Thm 4.2) are jumps in θ: mark them.
+            for e in lane.events.iter().filter(|e| e.kind == "escape") {
+                let c = e.data.get("cost_after").and_then(|v| v.as_f64());
+                fig.markers
+                    .push((e.s, c.unwrap_or(f64::NAN), "escape".into()));
             }
             fig.curves.push(Series {
                 label: self.lane_label(i),

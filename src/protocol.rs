@@ -1076,7 +1076,16 @@ impl Host {
             bulk.append(&mut self.trail.pending[i]);
             let new_trail = std::mem::take(&mut self.trail.count[i]);
             self.sent_samples[i] += new_samples;
-            let events = lane.session.events()[self.sent_events[i]..].to_vec();
+            // The page shows messages and marks; vectors (θ before an escape, directions) stay in
+            // the trace, where they cost nothing per frame.
+            let events: Vec<Event> = lane.session.events()[self.sent_events[i]..]
+                .iter()
+                .map(|e| {
+                    let mut e = e.clone();
+                    e.data.retain(|_, v| !v.is_array() && !v.is_object());
+                    e
+                })
+                .collect();
             self.sent_events[i] += events.len();
             let (n, ms) = self.busy[i];
             lanes.push(LaneFrame {

@@ -277,3 +277,25 @@ fn a_diverging_run_keeps_the_cost_axis_readable() {
     );
     assert!(g.y[1] / g.y[0] < 1e62, "axis spans {:e}", g.y[1] / g.y[0]);
 }
+
+#[test]
+fn escapes_are_marked_on_the_cost_figure() {
+    // softplus-trapped: the standard flow rests at a rank-loss equilibrium and escapes.
+    let (mut board, host) = board_at("softplus-trapped", json!([{"kind": "standard"}]), 1e9);
+    let events = host.comparison().unwrap().lanes()[0]
+        .session
+        .events()
+        .to_vec();
+    let escape = events
+        .iter()
+        .find(|e| e.kind == "escape")
+        .expect("the preset escapes");
+    let fig = board.cost_figure();
+    assert_eq!(fig.markers.len(), 1, "{:?}", fig.markers);
+    assert_eq!(fig.markers[0].0, escape.s);
+    assert_eq!(Some(fig.markers[0].1), escape.data["cost_after"].as_f64());
+    assert!(
+        svg(&mut board, View::Cost).contains("<polygon"),
+        "no escape marker drawn"
+    );
+}

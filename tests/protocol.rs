@@ -422,3 +422,33 @@ fn host_info(host: &mut Host) -> FromWorker {
         .remove(0)
         .msg
 }
+
+#[test]
+fn frames_carry_event_scalars_but_not_vectors() {
+    let mut host = Host::new();
+    host.handle(
+        load_msg(1, "softplus-trapped", json!([{"kind": "standard"}])),
+        0.0,
+    );
+    host.handle(json!({"id": 2, "type": "run_until"}), 0.0);
+    let mut clock = ticking();
+    let mut escape = None;
+    while host.wants_tick() {
+        for r in host.tick(&mut clock) {
+            if let FromWorker::Frame { frame, .. } = r.msg {
+                for e in &frame.lanes[0].events {
+                    if e.kind == "escape" {
+                        escape = Some(e.clone());
+                    }
+                }
+            }
+        }
+    }
+    let e = escape.expect("softplus-trapped escapes");
+    assert!(e.data["cost_after"].is_f64());
+    assert!(!e.data.contains_key("theta_before") && !e.data.contains_key("direction"));
+    // The trace keeps them.
+    let full = &host.comparison().unwrap().lanes()[0].session.events();
+    let kept = full.iter().find(|x| x.kind == "escape").unwrap();
+    assert!(kept.data["theta_before"].is_array());
+}
