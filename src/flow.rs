@@ -230,6 +230,13 @@ impl Workspace {
         self.grad_x
             .extend(x.iter().zip(&model.y).map(|(a, b)| (a - b) / n));
         self.cost = model.cost_of_outputs(x);
+        if !self.cost.is_finite() {
+            // Finite but huge outputs (a diverging gradient descent) overflow the squared sum.
+            return Err(Error::NonFinite(format!(
+                "the cost overflowed (largest |output| {:.3e})",
+                x.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+            )));
+        }
         Ok(())
     }
 

@@ -108,3 +108,20 @@ fn euler_converges_to_the_flow_at_first_order() {
         }
     }
 }
+
+#[test]
+fn diverging_gradient_descent_stops_with_non_finite() {
+    // h = 0.5 is far beyond 2/λ_max of the NTK on this preset: gradient descent blows up.
+    let mut sc = common::preset("over-smooth");
+    sc.flow = FlowSpec::Standard;
+    sc.integrator = IntegratorSpec::Euler { h: 0.5 };
+    let mut s = Session::new(&sc).unwrap();
+    s.run();
+    let t = s.trace();
+    assert_eq!(t.final_state.reason, "non_finite", "events: {:?}", t.events);
+    assert!(
+        t.final_state.cost.is_finite(),
+        "the end state is the last finite one"
+    );
+    assert!(t.final_state.s < t.scenario.stop.s_max.unwrap());
+}
