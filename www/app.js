@@ -85,6 +85,9 @@ function restartWorker(reason) {
   showBanner(`${reason}. The worker was restarted and the scenario restored${wasRunning ? '; the run starts again from θ₀' : ''}.`);
   resumeAfterLoad = wasRunning ? 'play' : null;
   loadedKey = '';
+  // Until the new worker has the scenario again nothing can run; saying so at once also keeps
+  // a click on play from going to a worker that is still starting.
+  setState('loading');
   startWorker();
 }
 
@@ -217,6 +220,11 @@ function updateButtons() {
 
 function play() {
   if (!info) return;
+  if (document.body.dataset.state === 'loading') {
+    // The worker is (re)loading the scenario: play as soon as it has it.
+    resumeAfterLoad = 'play';
+    return;
+  }
   if (lanes.length && lanes.every((l) => l.status !== 'running')) {
     // Every flow has ended: start over rather than do nothing.
     resumeAfterLoad = 'play';

@@ -184,15 +184,22 @@ await test('copy link restores the same scenario (clicked point, edits and flows
   // A point added by clicking the input plane makes the data custom: the link needs scenario=.
   await page.locator('figure[data-view=boundary] canvas').scrollIntoViewIfNeeded();
   await page.waitForTimeout(300);
-  const box = await page.locator('figure[data-view=boundary] canvas').boundingBox();
-  await page.mouse.click(box.x + box.width * 0.55, box.y + box.height * 0.45);
+  // The box is read again before every click: the page may reflow while the worker reloads
+  // (readouts, the steps/s table), and a shift-click must land within 12 px of the point.
+  const spot = async () => {
+    await page.waitForTimeout(300);
+    const box = await page.locator('figure[data-view=boundary] canvas').boundingBox();
+    return [box.x + box.width * 0.55, box.y + box.height * 0.45];
+  };
+  await page.mouse.click(...(await spot()));
   await page.waitForFunction(() => window.pullback.info() && window.pullback.info().n === 21);
   // Shift-click removes it again, another click puts one back.
+  const at = await spot();
   await page.keyboard.down('Shift');
-  await page.mouse.click(box.x + box.width * 0.55, box.y + box.height * 0.45);
+  await page.mouse.click(...at);
   await page.keyboard.up('Shift');
   await page.waitForFunction(() => window.pullback.info().n === 20);
-  await page.mouse.click(box.x + box.width * 0.55, box.y + box.height * 0.45);
+  await page.mouse.click(...(await spot()));
   await page.waitForFunction(() => window.pullback.info().n === 21);
   await page.click('[data-testid=copy-link]');
   const link = await page.inputValue('#share-text');
