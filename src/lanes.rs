@@ -36,6 +36,8 @@ pub enum FlowChoice {
 
 /// Default learning rate of the gradient-descent lane.
 pub const DEFAULT_GD_H: f64 = 0.05;
+/// Most members of a homotopy family ([`Comparison::family`]).
+pub const MAX_FAMILY: usize = 8;
 
 impl FlowChoice {
     /// The kind as written in URLs: `adapted`, `standard`, `gd`, `homotopy`.
@@ -170,6 +172,47 @@ impl Comparison {
                 Ok(Lane {
                     choice: *c,
                     session: Session::new(&c.apply(&base))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Comparison { lanes, base })
+    }
+
+    /// A homotopy family: one lane of `−(1−α)Dᵀ∇ₓC − αD⁺∇ₓC` per `α`, all from the same `θ₀` (the
+    /// page draws how the trajectories deform between the standard flow, `α = 0`, and the adapted
+    /// one, `α = 1`).
+    ///
+    /// Errors: no `α`, more than [`MAX_FAMILY`], an `α` outside `[0, 1]` or twice (`alphas`), and
+    /// every error of [`Scenario::materialize`] and [`Session::new`].
+    pub fn family(scenario: &Scenario, alphas: &[f64]) -> Result<Comparison> {
+        if alphas.is_empty() || alphas.len() > MAX_FAMILY {
+            return Err(Error::invalid(
+                "alphas",
+                format!("give 1 to {MAX_FAMILY} values of α, got {}", alphas.len()),
+            ));
+        }
+        for (i, &a) in alphas.iter().enumerate() {
+            if !(a.is_finite() && (0.0..=1.0).contains(&a)) {
+                return Err(Error::invalid(
+                    format!("alphas[{i}]"),
+                    format!("must be in [0, 1], got {a}"),
+                ));
+            }
+            if alphas[..i].contains(&a) {
+                return Err(Error::invalid(
+                    format!("alphas[{i}]"),
+                    format!("α = {a} appears twice"),
+                ));
+            }
+        }
+        let base = scenario.materialize()?.scenario;
+        let lanes = alphas
+            .iter()
+            .map(|&alpha| {
+                let choice = FlowChoice::Homotopy { alpha };
+                Ok(Lane {
+                    choice,
+                    session: Session::new(&choice.apply(&base))?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -21,6 +21,7 @@ pub mod edit;
 pub mod error;
 pub mod flow;
 pub mod hessian;
+pub mod inspect;
 pub mod integrate;
 pub mod lanes;
 pub mod linalg;

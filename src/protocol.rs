@@ -11,9 +11,11 @@
 //! The [`Host`] owns the [`Comparison`] and every session. It never looks at a clock of its own
 //! (wasm32 has none): the caller passes `now` and a clock closure in milliseconds.
 
+use crate::critical::RankCheck;
 use crate::diagnostics::Sample;
 use crate::error::{Error, Result};
 use crate::flow::Regime;
+use crate::inspect::{self, ConstructionReport, CriticalReport};
 use crate::lanes::{Comparison, FlowChoice, Lane};
 use crate::scenario::{Event, Scenario};
 use crate::session::Status;
@@ -22,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Protocol version sent in the handshake; bump when a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Milliseconds of integration per tick before the worker posts a frame and yields.
 pub const DEFAULT_BUDGET_MS: f64 = 30.0;
 /// Least time between two heatmap evaluations while running.
@@ -33,6 +35,11 @@ pub const SAMPLE_SCALARS: usize = 10;
 pub const MAX_HEAT_SIZE: usize = 160;
 /// Most samples `j` whose output trails the host records.
 pub const MAX_TRAIL_SAMPLES: usize = 64;
+/// Most singular values of `D` sent per sample (the smallest ones when there are more: that is
+/// where rank drops show).
+pub const MAX_SINGULAR_VALUES: usize = 32;
+/// Most samples `j` whose output trails a homotopy family records.
+pub const MAX_FAMILY_SAMPLES: usize = 8;
 
 /// A request from the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +84,35 @@ pub enum ToWorker {
         /// Which lane.
         lane: usize,
     },
+    /// Asks for the critical-submanifold panel of a lane (see [`inspect::critical_report`]):
+    /// readouts at `θ*` and the cost slice on a `size × size` grid.
+    Critical {
+        /// Which lane.
+        lane: usize,
+        /// Grid side of the slice.
+        #[serde(default = "default_slice_size")]
+        size: usize,
+    },
+    /// Attempts the escape step (4.15)–(4.17) from a lane's current `θ` (the Escape button):
+    /// answered with a frame and the lane's critical panel.
+    Escape {
+        /// Which lane.
+        lane: usize,
+    },
+    /// Asks for the constructive minimizer of the loaded data (see
+    /// [`inspect::construction_report`]).
+    Construct {},
+    /// Runs a homotopy family (one flow per `α`, from the same `θ₀`) alongside the lanes, up to
+    /// the furthest lane's `s`; `alphas: null` stops it.
+    Family {
+        /// The `α` values, or `null`.
+        #[serde(default)]
+        alphas: Option<Vec<f64>>,
+    },
+}
+
+fn default_slice_size() -> usize {
+    inspect::DEFAULT_SLICE_SIZE
 }
 
 fn default_heat_size() -> usize {
@@ -226,7 +262,7 @@ pub struct LaneInfo {
 }
 
 /// What the page needs to know about a loaded comparison. Bulk: inputs (`N·M`, sample-major),
-/// then targets (`C·Q`).
+/// then targets (`C·Q`), then `θ₀`'s outputs `x̲(0)` (`QN`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
     /// Increases with every load and reset; frames of older epochs are stale.
@@ -267,6 +303,15 @@ pub struct RunInfo {
     pub trail: Vec<usize>,
     /// Least `s` between two trail points.
     pub trail_every: f64,
+    /// Singular values of `D` carried by each sample: all `min(K, QN)` of them, or the
+    /// [`MAX_SINGULAR_VALUES`] smallest.
+    pub sv: usize,
+    /// `min(K, QN)`.
+    pub sv_total: usize,
+    /// Relative rank tolerance: `σ_i ≤ rank_rtol·σ_max` counts as zero.
+    pub rank_rtol: f64,
+    /// The paper's rank formula for `D[θ₀]` beside the measured rank, when the scenario has one.
+    pub rank_formula: Option<RankCheck>,
 }
 
 /// The data a [`RunInfo`]'s bulk carries.
@@ -276,6 +321,8 @@ pub struct RunData {
     pub inputs: Vec<Vec<f64>>,
     /// Targets `y_c`, one `Vec` of length `Q` per class.
     pub targets: Vec<Vec<f64>>,
+    /// Outputs `x̲(0)` at `θ₀` (shared by every lane), sample-major.
+    pub outputs0: Vec<f64>,
 }
 
 impl RunInfo {
@@ -283,24 +330,27 @@ impl RunInfo {
     ///
     /// Errors: a bulk of the wrong length (`bulk`).
     pub fn decode(&self, bulk: &[f64]) -> Result<RunData> {
-        let want = self.n * self.m + self.classes * self.q;
+        let want = self.n * self.m + self.classes * self.q + self.qn;
         if bulk.len() != want {
             return Err(Error::invalid(
                 "bulk",
                 format!(
-                    "expected {want} numbers (N·M + C·Q = {}·{} + {}·{}), got {}",
+                    "expected {want} numbers (N·M + C·Q + QN = {}·{} + {}·{} + {}), got {}",
                     self.n,
                     self.m,
                     self.classes,
                     self.q,
+                    self.qn,
                     bulk.len()
                 ),
             ));
         }
-        let (x, y) = bulk.split_at(self.n * self.m);
+        let (x, rest) = bulk.split_at(self.n * self.m);
+        let (y, x0) = rest.split_at(self.classes * self.q);
         Ok(RunData {
             inputs: x.chunks(self.m).map(<[f64]>::to_vec).collect(),
             targets: y.chunks(self.q).map(<[f64]>::to_vec).collect(),
+            outputs0: x0.to_vec(),
         })
     }
 }
@@ -390,6 +440,8 @@ pub struct SamplePoint {
     pub class_spread: Vec<f64>,
     /// Per class distance of the mean output to its target.
     pub class_mean_distance: Vec<f64>,
+    /// Singular values of `D` ([`RunInfo::sv`] of them, descending: all, or the smallest).
+    pub singular_values: Vec<f64>,
 }
 
 /// A decoded lane of a frame.
@@ -422,14 +474,15 @@ pub struct FrameData {
     pub heat: Option<HeatGrid>,
 }
 
-/// Numbers one encoded sample takes with `classes` classes.
-pub fn sample_len(classes: usize) -> usize {
-    SAMPLE_SCALARS + 2 * classes
+/// Numbers one encoded sample takes with `classes` classes and `sv` singular values.
+pub fn sample_len(classes: usize, sv: usize) -> usize {
+    SAMPLE_SCALARS + 2 * classes + sv
 }
 
 /// Appends a sample: the [`SAMPLE_SCALARS`] scalars, then the spreads and the mean distances
-/// (padded with NaN to `classes` each, so that every sample has the same length).
-pub fn encode_sample(smp: &Sample, classes: usize, out: &mut Vec<f64>) {
+/// (padded with NaN to `classes` each, so that every sample has the same length), then the last
+/// `sv` singular values (the smallest; NaN when the sample has none).
+pub fn encode_sample(smp: &Sample, classes: usize, sv: usize, out: &mut Vec<f64>) {
     out.extend_from_slice(&[
         smp.s,
         smp.cost,
@@ -452,11 +505,14 @@ pub fn encode_sample(smp: &Sample, classes: usize, out: &mut Vec<f64>) {
     };
     pad(&smp.class_spread, classes, out);
     pad(&smp.class_mean_distance, classes, out);
+    let sigma = smp.singular_values.as_deref().unwrap_or(&[]);
+    pad(&sigma[sigma.len().saturating_sub(sv)..], sv, out);
 }
 
 fn decode_sample(v: &[f64], classes: usize) -> SamplePoint {
     let (head, rest) = v.split_at(SAMPLE_SCALARS);
-    let (spread, dist) = rest.split_at(classes);
+    let (spread, rest) = rest.split_at(classes);
+    let (dist, sigma) = rest.split_at(classes);
     SamplePoint {
         s: head[0],
         cost: head[1],
@@ -470,6 +526,7 @@ fn decode_sample(v: &[f64], classes: usize) -> SamplePoint {
         perp_cost: head[9],
         class_spread: spread.to_vec(),
         class_mean_distance: dist.to_vec(),
+        singular_values: sigma.to_vec(),
     }
 }
 
@@ -488,7 +545,7 @@ impl FrameHeader {
                 ),
             ));
         }
-        let per = sample_len(info.classes);
+        let per = sample_len(info.classes, info.sv);
         let per_trail = 1 + info.trail.len() * info.q;
         let heat_len = self.heat.as_ref().map_or(0, |h| h.size * h.size * info.q);
         let want: usize = self
@@ -570,6 +627,27 @@ pub enum FromWorker {
         /// The trace document (JSON).
         json: String,
     },
+    /// A lane's critical-submanifold panel; bulk: the cost slice (see [`inspect::SliceHeader`]).
+    Critical {
+        /// Request id.
+        id: u32,
+        /// The readouts.
+        report: CriticalReport,
+    },
+    /// The constructive minimizer of the loaded data; bulk: see [`ConstructionReport`].
+    Construction {
+        /// Request id.
+        id: u32,
+        /// The construction.
+        report: ConstructionReport,
+    },
+    /// The homotopy family's progress; bulk: see [`FamilyHeader`].
+    Family {
+        /// Id of the `family` request.
+        id: u32,
+        /// The state.
+        family: FamilyHeader,
+    },
     /// A request was carried out and has nothing else to say.
     Ack {
         /// Request id.
@@ -597,6 +675,74 @@ impl FromWorker {
             },
             message: e.to_string(),
         }
+    }
+}
+
+/// Trail points of one flow: `(s, outputs of the recorded samples)`, oldest first.
+pub type TrailPoints = Vec<(f64, Vec<f64>)>;
+
+/// One member of a homotopy family in a [`FamilyHeader`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilyMember {
+    /// Its `α`.
+    pub alpha: f64,
+    /// Flow time.
+    pub s: f64,
+    /// Cost.
+    pub cost: f64,
+    /// `running`, `stationary`, …
+    pub status: Status,
+    /// Trail points since the previous family message (in the bulk).
+    pub new_trail: usize,
+    /// Once it has ended: `|V_β|` at its end point for every `β` of the family
+    /// ([`inspect::field_norms`]).
+    pub end_norms: Option<Vec<f64>>,
+}
+
+/// A homotopy family's state. Bulk: per member, `new_trail` points of `1 + samples·Q` numbers
+/// (`s`, then the outputs of the family's samples).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilyHeader {
+    /// The load this belongs to.
+    pub epoch: u32,
+    /// The samples `j` whose trails are recorded.
+    pub samples: Vec<usize>,
+    /// `|V_β(θ₀)|` for every `β` of the family, the scale of the end-point norms.
+    pub norms0: Vec<f64>,
+    /// One entry per `α`.
+    pub members: Vec<FamilyMember>,
+    /// The `s` the family follows: the furthest lane's while a lane runs; `null` once every lane
+    /// has ended, when the members run on to their own ends.
+    pub target: Option<f64>,
+}
+
+impl FamilyHeader {
+    /// Reads the trail points of the bulk: per member, `(s, outputs of the samples)`.
+    ///
+    /// Errors: a bulk of the wrong length (`bulk`).
+    pub fn decode(&self, q: usize, bulk: &[f64]) -> Result<Vec<TrailPoints>> {
+        let per = 1 + self.samples.len() * q;
+        let want: usize = self.members.iter().map(|m| m.new_trail * per).sum();
+        if bulk.len() != want {
+            return Err(Error::invalid(
+                "bulk",
+                format!("expected {want} numbers for the family, got {}", bulk.len()),
+            ));
+        }
+        let mut at = 0;
+        Ok(self
+            .members
+            .iter()
+            .map(|m| {
+                (0..m.new_trail)
+                    .map(|_| {
+                        let p = (bulk[at], bulk[at + 1..at + per].to_vec());
+                        at += per;
+                        p
+                    })
+                    .collect()
+            })
+            .collect())
     }
 }
 
@@ -701,6 +847,84 @@ impl Trails {
     }
 }
 
+/// A homotopy family run alongside the lanes (see [`ToWorker::Family`]).
+#[derive(Debug)]
+struct FamilyRun {
+    run: Comparison,
+    trail: Trails,
+    samples: Vec<usize>,
+    alphas: Vec<f64>,
+    norms0: Vec<f64>,
+    ends: Vec<Option<Vec<f64>>>,
+    changed: bool,
+}
+
+impl FamilyRun {
+    fn new(lanes: &Comparison, alphas: &[f64]) -> Result<FamilyRun> {
+        let run = Comparison::family(lanes.base(), alphas)?;
+        let first = &run.lanes()[0].session;
+        let model = first.model();
+        let n = model.n();
+        let samples: Vec<usize> = (0..n).step_by(n.div_ceil(MAX_FAMILY_SAMPLES)).collect();
+        let rows = model.data.input_rows();
+        let cols: Vec<f64> = samples
+            .iter()
+            .flat_map(|&j| rows[j].iter().copied())
+            .collect();
+        let members = run.lanes().len();
+        let mut trail = Trails {
+            inputs: DMatrix::from_column_slice(model.data.m(), samples.len(), &cols),
+            every: lanes.every_s() / 8.0,
+            last: vec![0.0; members],
+            pending: vec![vec![]; members],
+            count: vec![0; members],
+        };
+        for (i, lane) in run.lanes().iter().enumerate() {
+            trail.record(i, lane);
+        }
+        let norms0 =
+            inspect::field_norms(model, first.theta(), alphas, first.scenario().rank_rtol)?;
+        let mut fam = FamilyRun {
+            run,
+            trail,
+            samples,
+            alphas: alphas.to_vec(),
+            norms0,
+            ends: vec![None; members],
+            changed: true,
+        };
+        fam.update_ends();
+        Ok(fam)
+    }
+
+    /// Evaluates every homotopy field at the end point of each member that has just ended.
+    fn update_ends(&mut self) {
+        for (lane, end) in self.run.lanes().iter().zip(self.ends.iter_mut()) {
+            if end.is_none() && lane.session.finished() {
+                let ses = &lane.session;
+                *end = Some(
+                    inspect::field_norms(
+                        ses.model(),
+                        ses.theta(),
+                        &self.alphas,
+                        ses.scenario().rank_rtol,
+                    )
+                    .unwrap_or_else(|_| vec![f64::NAN; self.alphas.len()]),
+                );
+                self.changed = true;
+            }
+        }
+    }
+
+    /// Whether some member is still running below `target`.
+    fn behind(&self, target: f64) -> bool {
+        self.run
+            .lanes()
+            .iter()
+            .any(|l| !l.session.finished() && l.session.s() < target)
+    }
+}
+
 /// Owns the sessions and answers the page: the whole worker, minus the message plumbing.
 #[derive(Debug)]
 pub struct Host {
@@ -722,6 +946,9 @@ pub struct Host {
     busy: Vec<(u64, f64)>,
     budget_ms: f64,
     idle: bool,
+    family: Option<FamilyRun>,
+    family_alphas: Option<Vec<f64>>,
+    family_id: u32,
 }
 
 impl Default for Host {
@@ -752,6 +979,9 @@ impl Host {
             busy: vec![],
             budget_ms: DEFAULT_BUDGET_MS,
             idle: false,
+            family: None,
+            family_alphas: None,
+            family_id: 0,
         }
     }
 
@@ -773,9 +1003,34 @@ impl Host {
         self.run.as_ref()
     }
 
-    /// Whether [`Host::tick`] has work to do.
+    /// Whether [`Host::tick`] has work to do: the lanes are running, or a homotopy family is
+    /// behind the furthest lane.
     pub fn wants_tick(&self) -> bool {
-        self.mode != Mode::Paused && self.run.is_some()
+        (self.mode != Mode::Paused && self.run.is_some()) || self.family_behind()
+    }
+
+    /// The `s` a homotopy family follows: the furthest lane's while a lane runs, the members'
+    /// own ends (infinity) once every lane has ended.
+    fn family_target(&self) -> Option<f64> {
+        self.run.as_ref().map(|r| {
+            if r.finished() {
+                f64::INFINITY
+            } else {
+                r.lanes().iter().map(|l| l.session.s()).fold(0.0, f64::max)
+            }
+        })
+    }
+
+    fn family_behind(&self) -> bool {
+        match (&self.family, self.family_target()) {
+            (Some(f), Some(t)) => f.behind(t),
+            _ => false,
+        }
+    }
+
+    /// The homotopy family's lanes, if one runs.
+    pub fn family(&self) -> Option<&Comparison> {
+        self.family.as_ref().map(|f| &f.run)
     }
 
     /// How long the caller may wait before the next tick: 0 while there is work, a frame's
@@ -890,13 +1145,7 @@ impl Host {
                 }
             }
             ToWorker::Trace { lane } => {
-                let run = self.need_run()?;
-                let l = run.lanes().get(lane).ok_or_else(|| {
-                    Error::invalid(
-                        "lane",
-                        format!("is {lane} but there are {} lanes", run.lanes().len()),
-                    )
-                })?;
+                let l = self.need_lane(lane)?;
                 Ok(vec![FromWorker::Trace {
                     id,
                     lane,
@@ -904,10 +1153,110 @@ impl Host {
                 }
                 .into()])
             }
+            ToWorker::Critical { lane, size } => Ok(vec![self.critical(id, lane, size)?]),
+            ToWorker::Escape { lane } => {
+                self.need_lane(lane)?;
+                let run = self.run.as_mut().expect("need_lane checked it");
+                run.lanes_mut()[lane].session.escape()?;
+                // The jump shows as a straight segment of the output trails.
+                self.trail.record(lane, &run.lanes()[lane]);
+                let mut out = vec![self.frame(id, None)];
+                match self.critical(id, lane, inspect::DEFAULT_SLICE_SIZE) {
+                    Ok(r) => out.push(r),
+                    Err(e) => out.push(FromWorker::error(Some(id), &e).into()),
+                }
+                Ok(out)
+            }
+            ToWorker::Construct {} => {
+                let ses = &self.need_run()?.lanes()[0].session;
+                let (mut report, bulk) =
+                    inspect::construction_report(ses.model(), ses.scenario().rank_rtol);
+                report.epoch = self.epoch;
+                Ok(vec![Reply {
+                    msg: FromWorker::Construction { id, report },
+                    bulk,
+                }])
+            }
+            ToWorker::Family { alphas } => match alphas {
+                None => {
+                    self.family = None;
+                    self.family_alphas = None;
+                    Ok(ack())
+                }
+                Some(a) => {
+                    let fam = FamilyRun::new(self.need_run()?, &a)?;
+                    self.family = Some(fam);
+                    self.family_alphas = Some(a);
+                    self.family_id = id;
+                    Ok(vec![self.family_reply(id)])
+                }
+            },
+        }
+    }
+
+    fn need_lane(&self, lane: usize) -> Result<&Lane> {
+        let run = self.need_run()?;
+        run.lanes().get(lane).ok_or_else(|| {
+            Error::invalid(
+                "lane",
+                format!("is {lane} but there are {} lanes", run.lanes().len()),
+            )
+        })
+    }
+
+    fn critical(&self, id: u32, lane: usize, size: usize) -> Result<Reply> {
+        let l = self.need_lane(lane)?;
+        let (mut report, bulk) = inspect::critical_report(lane, &l.session, size)?;
+        report.epoch = self.epoch;
+        Ok(Reply {
+            msg: FromWorker::Critical { id, report },
+            bulk,
+        })
+    }
+
+    fn family_reply(&mut self, id: u32) -> Reply {
+        let epoch = self.epoch;
+        let target = self.family_target().filter(|t| t.is_finite());
+        let fam = self.family.as_mut().expect("a family runs");
+        fam.changed = false;
+        let mut bulk = vec![];
+        let mut members = vec![];
+        for (i, lane) in fam.run.lanes().iter().enumerate() {
+            bulk.append(&mut fam.trail.pending[i]);
+            let ses = &lane.session;
+            members.push(FamilyMember {
+                alpha: match lane.choice {
+                    FlowChoice::Homotopy { alpha } => alpha,
+                    FlowChoice::Adapted => 1.0,
+                    _ => 0.0,
+                },
+                s: ses.s(),
+                cost: ses.cost(),
+                status: ses.status(),
+                new_trail: std::mem::take(&mut fam.trail.count[i]),
+                end_norms: fam.ends[i].clone(),
+            });
+        }
+        Reply {
+            msg: FromWorker::Family {
+                id,
+                family: FamilyHeader {
+                    epoch,
+                    samples: fam.samples.clone(),
+                    norms0: fam.norms0.clone(),
+                    members,
+                    target,
+                },
+            },
+            bulk,
         }
     }
 
     fn load(&mut self, id: u32, sc: Scenario, flows: Vec<FlowChoice>) -> Result<Vec<Reply>> {
+        // The page shows the singular values of D over s: keep them in every sample (the SVD is
+        // computed for each sample anyway). The trace's scenario says so.
+        let mut sc = sc;
+        sc.record.singular_values = true;
         let run = Comparison::new(&sc, &flows)?;
         self.epoch += 1;
         self.mode = Mode::Paused;
@@ -943,6 +1292,7 @@ impl Host {
         for (i, lane) in run.lanes().iter().enumerate() {
             self.trail.record(i, lane);
         }
+        let sv_total = model.k().min(model.qn());
         let info = RunInfo {
             epoch: self.epoch,
             name: sc.name.clone(),
@@ -971,22 +1321,37 @@ impl Host {
             bounds: plane_bounds(&inputs),
             trail,
             trail_every,
+            sv: sv_total.min(MAX_SINGULAR_VALUES),
+            sv_total,
+            rank_rtol: first.scenario().rank_rtol,
+            rank_formula: first.trace().rank_formula,
         };
         let mut bulk: Vec<f64> = inputs.into_iter().flatten().collect();
         bulk.extend(model.data.targets.iter().flatten());
+        bulk.extend(model.outputs(first.theta()));
+        self.family = match &self.family_alphas {
+            // A family that cannot be built is dropped: the page asks again when it wants one.
+            Some(a) => FamilyRun::new(&run, a).ok(),
+            None => None,
+        };
         self.run = Some(run);
         self.loaded = Some((sc, flows));
         self.info = Some(info.clone());
-        Ok(vec![
+        let mut out = vec![
             Reply {
                 msg: FromWorker::Loaded { id, info },
                 bulk,
             },
             self.frame(id, None),
-        ])
+        ];
+        if self.family.is_some() {
+            out.push(self.family_reply(self.family_id));
+        }
+        Ok(out)
     }
 
-    /// Integrates for up to the budget and returns the frame to post (nothing when paused).
+    /// Integrates for up to the budget and returns the messages to post: a frame when the lanes
+    /// ran, the family's progress when a homotopy family ran (nothing when all is paused).
     ///
     /// `clock` gives milliseconds; it is read once per step to honour the budget.
     pub fn tick(&mut self, clock: &mut dyn FnMut() -> f64) -> Vec<Reply> {
@@ -994,12 +1359,52 @@ impl Host {
             return vec![];
         }
         let now = clock();
-        let budget = self.budget_ms;
+        let mut out = vec![];
+        let mut lanes_idle = true;
+        if self.mode != Mode::Paused && self.run.is_some() {
+            // A family catching up gets half of the budget.
+            let share = if self.family_behind() { 0.5 } else { 1.0 };
+            let (reply, idle) = self.tick_lanes(now, self.budget_ms * share, clock);
+            lanes_idle = idle;
+            out.push(reply);
+        }
+        if let Some(r) = self.tick_family(now + self.budget_ms, clock) {
+            out.push(r);
+        }
+        self.idle = lanes_idle && !self.family_behind();
+        out
+    }
+
+    fn tick_family(&mut self, deadline: f64, clock: &mut dyn FnMut() -> f64) -> Option<Reply> {
+        let target = self.family_target()?;
+        let fam = self.family.as_mut()?;
+        if fam.behind(target) {
+            let trails = &mut fam.trail;
+            let adv = fam.run.advance(target, deadline, clock, &mut |i, lane| {
+                trails.after_step(i, lane)
+            });
+            if adv.steps.iter().any(|&n| n > 0) {
+                fam.changed = true;
+            }
+        }
+        fam.update_ends();
+        if !fam.changed {
+            return None;
+        }
+        Some(self.family_reply(self.family_id))
+    }
+
+    fn tick_lanes(
+        &mut self,
+        now: f64,
+        budget: f64,
+        clock: &mut dyn FnMut() -> f64,
+    ) -> (Reply, bool) {
         let (mode, speed) = (self.mode, self.speed);
-        let run = self.run.as_mut().expect("wants_tick checked it");
+        let run = self.run.as_mut().expect("tick checked it");
         let s_now = run.s();
         let target = match mode {
-            Mode::Paused => unreachable!("wants_tick checked it"),
+            Mode::Paused => unreachable!("tick checked it"),
             Mode::Playing => match speed {
                 None => f64::INFINITY,
                 Some(v) => {
@@ -1017,7 +1422,7 @@ impl Host {
         let adv = run.advance(target, now + budget, clock, &mut |i, lane| {
             trails.after_step(i, lane)
         });
-        self.idle = !adv.out_of_time;
+        let idle = !adv.out_of_time;
         for (b, (n, ms)) in self.busy.iter_mut().zip(adv.steps.iter().zip(&adv.ms)) {
             b.0 += n;
             b.1 += ms;
@@ -1051,7 +1456,7 @@ impl Host {
         if self.heat_due {
             self.last_heat = t;
         }
-        vec![self.frame_with(id, stopped, progress)]
+        (self.frame_with(id, stopped, progress), idle)
     }
 
     fn frame(&mut self, id: u32, stopped: Option<String>) -> Reply {
@@ -1061,7 +1466,7 @@ impl Host {
 
     fn frame_with(&mut self, id: u32, stopped: Option<String>, progress: Option<f64>) -> Reply {
         let info = self.info.as_ref().expect("frames follow a load");
-        let classes = info.classes;
+        let (classes, sv) = (info.classes, info.sv);
         let run = self.run.as_mut().expect("frames follow a load");
         let mut bulk = Vec::new();
         let mut lanes = Vec::with_capacity(run.lanes().len());
@@ -1070,7 +1475,7 @@ impl Host {
             bulk.extend_from_slice(&f.outputs);
             let samples = &lane.session.samples()[self.sent_samples[i]..];
             for smp in samples {
-                encode_sample(smp, classes, &mut bulk);
+                encode_sample(smp, classes, sv, &mut bulk);
             }
             let new_samples = samples.len();
             bulk.append(&mut self.trail.pending[i]);

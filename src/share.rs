@@ -50,6 +50,8 @@ pub struct Settings {
     pub embed: bool,
     /// Start playing once loaded.
     pub autoplay: bool,
+    /// Position of the constructive panel's layer view (0: the inputs).
+    pub stage: usize,
 }
 
 /// A key of the hash that could not be used, and why.
@@ -68,13 +70,29 @@ impl std::fmt::Display for KeyError {
 }
 
 /// Keys that describe the scenario, in the order they are applied.
-const SCENARIO_KEYS: [&str; 10] = [
-    "data", "dim", "Q", "N", "noise", "seed", "net", "act", "eps", "smax",
+const SCENARIO_KEYS: [&str; 11] = [
+    "data", "dim", "Q", "N", "noise", "seed", "net", "act", "eps", "smax", "escape",
 ];
 /// Keys of the page around the scenario.
-const PAGE_KEYS: [&str; 9] = [
-    "flows", "h", "alpha", "view", "speed", "pair", "focus", "embed", "autoplay",
+const PAGE_KEYS: [&str; 10] = [
+    "flows", "h", "alpha", "view", "speed", "pair", "focus", "embed", "autoplay", "stage",
 ];
+/// Most positions of the layer view (`C + 1` stages and the output layer for `C ≤ 62`).
+pub const MAX_STAGE: u64 = 64;
+
+/// Views a preset adds to the chosen ones when it is picked: the figures that show what it is
+/// about (the critical panel for a rank-loss equilibrium, the construction for the
+/// underparametrized presets, the homotopy family where all flows come to rest).
+pub fn preset_views(name: &str) -> &'static [View] {
+    match name {
+        "softplus-trapped" => &[View::Critical, View::Singular],
+        "shallow-relu-inactive" => &[View::Critical, View::Singular],
+        "two-layer-linear" | "linear-rank" => &[View::Singular],
+        "constructive" | "non-approximability" => &[View::Construct],
+        "under-stationary" => &[View::Homotopy],
+        _ => &[],
+    }
+}
 
 impl Default for Settings {
     fn default() -> Self {
@@ -85,12 +103,13 @@ impl Default for Settings {
             flows: vec!["adapted".into(), "standard".into()],
             h: DEFAULT_GD_H,
             alpha: 0.5,
-            views: View::ALL.to_vec(),
+            views: View::DEFAULT.to_vec(),
             speed: None,
             pair: (0, 1),
             focus: "adapted".into(),
             embed: false,
             autoplay: false,
+            stage: 0,
         }
     }
 }
@@ -331,6 +350,10 @@ pub fn apply_key(sc: &mut Scenario, key: &str, v: &str) -> Result<()> {
             };
             Ok(())
         }
+        "escape" => {
+            sc.escape.auto = flag(key, v)?;
+            Ok(())
+        }
         "smax" => {
             sc.stop.s_max = if v == "none" {
                 None
@@ -382,6 +405,11 @@ pub fn readable_keys(sc: &Scenario) -> Vec<(&'static str, String)> {
     ));
     if let Some(s) = sc.stop.s_max {
         out.push(("smax", s.to_string()));
+    }
+    // Only when the scenario asks for more than the default (no automatic escape): existing links
+    // stay as they were.
+    if !sc.escape.is_default() {
+        out.push(("escape", u8::from(sc.escape.auto).to_string()));
     }
     out
 }
@@ -488,21 +516,27 @@ impl Settings {
     ///
     /// Errors: no such preset (`preset`).
     pub fn from_preset(name: &str) -> Result<Settings> {
-        let p = presets::find(name).ok_or_else(|| unknown_preset(name))?;
-        Ok(Settings {
-            preset: Some(p.name.into()),
-            scenario: p.scenario,
-            ..Settings::default()
-        })
+        let mut s = Settings::default();
+        s.choose_preset(name)?;
+        Ok(s)
     }
 
-    /// Switches to preset `name`, keeping the page settings (flows, views, speed, …).
+    /// Switches to preset `name`, keeping the page settings (flows, speed, …) and adding the
+    /// views that show what the preset is about ([`preset_views`]).
     ///
     /// Errors: no such preset (`preset`).
     pub fn choose_preset(&mut self, name: &str) -> Result<()> {
         let p = presets::find(name).ok_or_else(|| unknown_preset(name))?;
         self.preset = Some(p.name.into());
         self.scenario = p.scenario;
+        for v in preset_views(p.name) {
+            if !self.views.contains(v) {
+                self.views.push(*v);
+            }
+        }
+        // Page order, whatever order they were added in.
+        self.views
+            .sort_by_key(|v| View::ALL.iter().position(|w| w == v));
         Ok(())
     }
 
@@ -654,6 +688,10 @@ impl Settings {
                 self.autoplay = flag(key, v)?;
                 Ok(())
             }
+            "stage" => {
+                self.stage = int(key, v, 0, MAX_STAGE)? as usize;
+                Ok(())
+            }
             _ => Err(Error::invalid(key, "unknown key")),
         }
     }
@@ -682,6 +720,8 @@ impl Settings {
             "focus" => self.focus.clone(),
             "embed" => u8::from(self.embed).to_string(),
             "autoplay" => u8::from(self.autoplay).to_string(),
+            "stage" => self.stage.to_string(),
+            "escape" => u8::from(self.scenario.escape.auto).to_string(),
             "smax" => "none".into(),
             _ => return None,
         })
@@ -815,6 +855,9 @@ impl Settings {
         }
         if self.autoplay {
             parts.push(("autoplay".into(), "1".into()));
+        }
+        if self.stage != 0 {
+            parts.push(("stage".into(), self.stage.to_string()));
         }
         // Would the readable keys alone, on the preset, give this very scenario?
         let mut rebuilt = self

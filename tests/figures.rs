@@ -130,7 +130,10 @@ fn every_view_renders_with_its_content() {
     assert!(boundary.matches(&format!("fill=\"{c1}\"")).count() >= 8);
 
     let collapse = svg(&mut board, View::Collapse);
-    assert!(collapse.contains("neural collapse: adapted"));
+    assert!(
+        collapse.contains("adapted (grey: e^(−2s/N), e^(−s/N))")
+            && collapse.contains("standard (RK45)")
+    );
     assert!(collapse.contains("class 1") && collapse.contains("class 2"));
     assert!(collapse.matches(&c0).count() >= 2 && collapse.matches(&c1).count() >= 2);
 }

@@ -50,6 +50,13 @@ fn requests_round_trip_through_their_flat_form() {
             size: 32,
         },
         ToWorker::Trace { lane: 0 },
+        ToWorker::Critical { lane: 1, size: 31 },
+        ToWorker::Escape { lane: 0 },
+        ToWorker::Construct {},
+        ToWorker::Family {
+            alphas: Some(vec![0.0, 0.5, 1.0]),
+        },
+        ToWorker::Family { alphas: None },
     ];
     for (i, msg) in reqs.into_iter().enumerate() {
         let req = Request {
@@ -294,7 +301,7 @@ fn a_scenario_round_trips_through_load_frames_and_trace() {
 fn messages_serialize_with_a_type_tag() {
     let v = serde_json::to_value(Host::ready()).unwrap();
     assert_eq!(v["type"], "ready");
-    assert_eq!(v["protocol"], 1);
+    assert_eq!(v["protocol"], 2);
     let e = FromWorker::error(Some(3), &pullback::Error::invalid("net.widths[0]", "bad"));
     let v = serde_json::to_value(&e).unwrap();
     assert_eq!(

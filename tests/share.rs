@@ -195,3 +195,71 @@ fn settings_names_match_the_hash() {
     assert_eq!(e.to_string(), "net[1]: must be in 1..=4096, got 0");
     assert_eq!(t, s, "a failed set changes nothing");
 }
+
+#[test]
+fn the_escape_toggle_and_the_layer_stage_live_in_the_hash() {
+    // A preset with automatic escape: turning it off writes escape=0, and the preset plus the
+    // readable keys still pin the scenario down (no scenario=).
+    let mut s = Settings::from_preset("softplus-trapped").unwrap();
+    assert!(s.scenario.escape.auto);
+    assert!(s.to_hash().contains("&escape=1"), "{}", s.to_hash());
+    s.set("escape", "0").unwrap();
+    assert!(!s.scenario.escape.auto);
+    assert_eq!(
+        s.scenario.escape.max, 3,
+        "the preset's other escape settings stay"
+    );
+    let hash = s.to_hash();
+    assert!(
+        hash.contains("&escape=0") && !hash.contains("scenario="),
+        "{hash}"
+    );
+    round_trip(&s);
+    assert_eq!(s.get("escape").as_deref(), Some("0"));
+    // On a preset without it, escape=1 turns it on; the default writes nothing.
+    let mut s = Settings::default();
+    assert!(!s.to_hash().contains("escape="));
+    assert_eq!(s.get("escape").as_deref(), Some("0"));
+    s.set("escape", "1").unwrap();
+    assert!(s.scenario.escape.auto && s.to_hash().contains("&escape=1"));
+    round_trip(&s);
+    let e = s.set("escape", "maybe").unwrap_err();
+    assert_eq!(e.to_string(), "escape: must be 0 or 1, got \"maybe\"");
+    // The layer view's position.
+    s.set("stage", "3").unwrap();
+    assert!(s.to_hash().ends_with("&stage=3"), "{}", s.to_hash());
+    round_trip(&s);
+    assert!(s.set("stage", "-1").is_err() && s.set("stage", "65").is_err());
+    let (_, errors) = Settings::from_hash("#stage=x&escape=2");
+    let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(keys, vec!["escape", "stage"]);
+}
+
+#[test]
+fn presets_bring_the_views_that_show_them() {
+    let s = Settings::from_preset("softplus-trapped").unwrap();
+    assert_eq!(
+        s.views,
+        vec![
+            View::Cost,
+            View::Outputs,
+            View::Spectrum,
+            View::Boundary,
+            View::Collapse,
+            View::Singular,
+            View::Critical
+        ]
+    );
+    let s = Settings::from_preset("non-approximability").unwrap();
+    assert!(s.views.contains(&View::Construct));
+    let s = Settings::from_preset("under-stationary").unwrap();
+    assert!(s.views.contains(&View::Homotopy));
+    // A link's own view= wins.
+    let (s, errors) = Settings::from_hash("#preset=softplus-trapped&view=cost");
+    assert!(errors.is_empty());
+    assert_eq!(s.views, vec![View::Cost]);
+    // Every new view parses.
+    let (s, errors) = Settings::from_hash("#view=singular,reparam,homotopy,critical,construct");
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(s.views.len(), 5);
+}

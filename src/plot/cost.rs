@@ -20,6 +20,8 @@ pub struct CostFigure {
     pub measured: Vec<(f64, usize)>,
     /// Other markers on the curves (e.g. escapes): `(s, C, label)`.
     pub markers: Vec<(f64, f64, String)>,
+    /// Jumps of `C` at one `s` (escapes): `(s, C before, C after)`, drawn as a vertical segment.
+    pub jumps: Vec<(f64, f64, f64)>,
     /// Right end of the x axis (at least the last point).
     pub s_max: f64,
 }
@@ -169,6 +171,16 @@ pub fn draw_with<DB: DrawingBackend>(
                 .map_err(err)?;
         }
     }
+    for &(s, before, after) in &fig.jumps {
+        if before.is_finite() && after.is_finite() {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(s, before.clamp(lo, hi)), (s, after.clamp(lo, hi))],
+                    BLACK.stroke_width(look.upx(2.0)),
+                )))
+                .map_err(err)?;
+        }
+    }
     for (s, c, _) in &fig.markers {
         chart
             .draw_series(std::iter::once(TriangleMarker::new(
@@ -216,6 +228,8 @@ impl CostFigure {
                     .and_then(|v| v.as_f64())
                     .unwrap_or(f64::NAN);
                 fig.markers.push((e.s, c, "escape".into()));
+                let b = e.data.get("cost_before").and_then(|v| v.as_f64());
+                fig.jumps.push((e.s, b.unwrap_or(f64::NAN), c));
             }
         }
         fig

@@ -4,7 +4,11 @@
 pub mod collapse;
 pub mod cost;
 pub mod heatmap;
+pub mod layers;
 pub mod outputs;
+pub mod reparam;
+pub mod singular;
+pub mod slice;
 pub mod spectrum;
 
 use plotters::style::{FontDesc, RGBColor};
@@ -72,6 +76,19 @@ pub const CLASS_COLORS: [RGBColor; 8] = [
     RGBColor(240, 228, 66),  // yellow
     RGBColor(100, 100, 100), // grey
 ];
+
+/// The colour of the homotopy flow `α`: the standard flow's colour at `α = 0`, the adapted
+/// flow's at `α = 1`, mixed linearly in between.
+pub fn alpha_color(alpha: f64) -> RGBColor {
+    let a = if alpha.is_finite() {
+        alpha.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    let (s, d) = (PALETTE[1], PALETTE[0]);
+    let mix = |x: u8, y: u8| (x as f64 + (y as f64 - x as f64) * a).round() as u8;
+    RGBColor(mix(s.0, d.0), mix(s.1, d.1), mix(s.2, d.2))
+}
 
 /// The colour of class `c` (cycling through [`CLASS_COLORS`]).
 pub fn class_color(c: usize) -> RGBColor {

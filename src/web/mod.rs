@@ -12,8 +12,9 @@
 
 use crate::board::{Board, View};
 use crate::edit;
+use crate::inspect::{ConstructionReport, CriticalReport};
 use crate::plot::Look;
-use crate::protocol::{FrameHeader, Host, Reply, RunInfo};
+use crate::protocol::{FamilyHeader, FrameHeader, Host, Reply, RunInfo};
 use crate::share::Settings;
 use js_sys::{Array, Float64Array, Object, Reflect};
 use plotters::prelude::IntoDrawingArea;
@@ -350,6 +351,68 @@ impl Figures {
     /// The furthest `s` reached.
     pub fn s(&self) -> f64 {
         self.board.s()
+    }
+
+    /// Takes a `critical` message's `report` and `bulk`; `false` when it belongs to an older load.
+    pub fn apply_critical(&mut self, report: JsValue, bulk: JsValue) -> Result<bool, JsError> {
+        let r: CriticalReport = serde_wasm_bindgen::from_value(report).map_err(js_err)?;
+        self.board
+            .apply_critical(r, &bulk_of(bulk)?)
+            .map_err(js_err)
+    }
+
+    /// Takes a `construction` message's `report` and `bulk`; `false` when stale.
+    pub fn apply_construction(&mut self, report: JsValue, bulk: JsValue) -> Result<bool, JsError> {
+        let r: ConstructionReport = serde_wasm_bindgen::from_value(report).map_err(js_err)?;
+        self.board
+            .apply_construction(r, &bulk_of(bulk)?)
+            .map_err(js_err)
+    }
+
+    /// Takes a `family` message's `family` header and `bulk`; `false` when stale.
+    pub fn apply_family(&mut self, family: JsValue, bulk: JsValue) -> Result<bool, JsError> {
+        let h: FamilyHeader = serde_wasm_bindgen::from_value(family).map_err(js_err)?;
+        self.board.apply_family(h, &bulk_of(bulk)?).map_err(js_err)
+    }
+
+    /// Forgets the homotopy family.
+    pub fn clear_family(&mut self) {
+        self.board.clear_family();
+    }
+
+    /// Sets the layer view's position (fractions animate between stages).
+    pub fn set_stage(&mut self, position: f64) {
+        self.board.set_stage(position);
+    }
+
+    /// Positions of the layer view (0 without a construction).
+    pub fn layer_positions(&self) -> usize {
+        self.board.layer_positions()
+    }
+
+    /// The critical panel's text (`null` before any report).
+    pub fn critical_panel(&self) -> Result<JsValue, JsError> {
+        to_js(&self.board.critical_panel())
+    }
+
+    /// The constructive panel's text (`null` before any construction).
+    pub fn construct_panel(&self) -> Result<JsValue, JsError> {
+        to_js(&self.board.construct_panel())
+    }
+
+    /// The homotopy family's table (`null` before the family reports).
+    pub fn family_panel(&self) -> Result<JsValue, JsError> {
+        to_js(&self.board.family_panel())
+    }
+
+    /// The reparametrization readouts (`null` before a load).
+    pub fn reparam_panel(&self) -> Result<JsValue, JsError> {
+        to_js(&self.board.reparam_panel())
+    }
+
+    /// The measured rank of `D[θ₀]` beside the paper's formula, when the scenario has one.
+    pub fn rank_formula(&self) -> Option<String> {
+        self.board.rank_formula_text()
     }
 }
 

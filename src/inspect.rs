@@ -1,0 +1,468 @@
+//! What the page's panels show about a run, computed from the core in the worker:
+//!
+//! - [`critical_report`]: the critical submanifold at a rest point (Thm 4.2): `r`, `K − r`,
+//!   `|𝒫∇ₓC|`, `|∇ₓC|`, the Hessian on the normal bundle, and `C` on the plane through `θ*`
+//!   spanned by a normal and a tangent vector of `M_crit`, with the escape step (4.15)–(4.17)
+//!   drawn on it when there was one;
+//! - [`construction_report`]: the truncation-map minimizer of the loaded data (its cost, its
+//!   cuts, the data after each hidden layer), on the loaded network when it is the constructive
+//!   architecture and on that architecture otherwise;
+//! - [`field_norms`]: `|V_α(θ)|` of the homotopy fields `V_α = −(1−α)Dᵀ∇ₓC − αD⁺∇ₓC` at a point:
+//!   at an equilibrium of one they all vanish.
+//!
+//! Everything here is plain data (serde), so the page only formats it.
+
+use crate::construct;
+use crate::critical::{self, CriticalSubmanifold, PointKind};
+use crate::error::{Error, Result};
+use crate::flow::{eval_field, FlowSpec, Model, Workspace};
+use crate::linalg;
+use crate::net::{Activation, Mlp};
+use crate::scenario::Event;
+use crate::session::{Session, Status};
+use serde::{Deserialize, Serialize};
+
+/// Largest `K·QN` for which the worker computes a critical submanifold on request: it takes
+/// `r ≤ min(K, QN)` exact Hessian columns and an SVD of the `K × r` normals.
+pub const MAX_CRITICAL_WORK: usize = 1_000_000;
+/// Largest side of the cost-slice grid.
+pub const MAX_SLICE_SIZE: usize = 96;
+/// Default side of the cost-slice grid.
+pub const DEFAULT_SLICE_SIZE: usize = 41;
+/// Half width of the slice as a multiple of the escape step (taken or about to be tried), so
+/// that the step's end lies well inside the picture.
+pub const SLICE_MARGIN: f64 = 1.6;
+/// The constructive network has one hidden layer per class: beyond this many classes the page
+/// does not build it.
+pub const MAX_CONSTRUCT_CLASSES: usize = 12;
+
+/// An escape step as the slice shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EscapeMark {
+    /// Flow time of the escape.
+    pub s: f64,
+    /// `C(θ*)`.
+    pub cost_before: f64,
+    /// `C(θ₀')`.
+    pub cost_after: f64,
+    /// `|θ₀' − θ*|`.
+    pub step: f64,
+    /// The least Rayleigh quotient of the Hessian on `span{∇_θ g_α}` (negative).
+    pub rayleigh: f64,
+    /// Backtracking lengths tried.
+    pub trials: u64,
+    /// Slice coordinates `(a, b)` of `θ₀' = θ* + step·direction`.
+    pub end: [f64; 2],
+}
+
+/// Where the cost slice lies. Bulk: `size²` costs, row by row from the bottom (`b = −half`),
+/// each row from `a = −half` to `a = half` (NaN where `C` is not finite).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SliceHeader {
+    /// Grid side.
+    pub size: usize,
+    /// Half width along both directions.
+    pub half: f64,
+    /// `C(θ*)`, the centre.
+    pub center_cost: f64,
+    /// What the horizontal direction `u` is.
+    pub u: String,
+    /// What the vertical direction `w` is.
+    pub w: String,
+}
+
+/// The critical-submanifold panel of one lane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriticalReport {
+    /// The load this belongs to (set by the host).
+    pub epoch: u32,
+    /// The lane.
+    pub lane: usize,
+    /// The lane's current `s`.
+    pub s: f64,
+    /// The lane's status.
+    pub status: Status,
+    /// `θ*` is the point before the lane's last escape (otherwise its current `θ`).
+    pub at_escape: bool,
+    /// Flow time of `θ*`.
+    pub s_star: f64,
+    /// What `θ*` is (Sections 3–5).
+    pub kind: PointKind,
+    /// `C(θ*)`.
+    pub cost: f64,
+    /// `r = rank D`.
+    pub rank: usize,
+    /// `QN`.
+    pub qn: usize,
+    /// `K`.
+    pub k: usize,
+    /// Rank of the normals `∇_θ g_α` (`r` when independent).
+    pub normal_rank: usize,
+    /// `K − normal_rank`: the dimension of `M_crit` (4.14).
+    pub dimension: usize,
+    /// `|∇ₓC|`.
+    pub grad_x_norm: f64,
+    /// `|𝒫∇ₓC|`.
+    pub proj_grad_norm: f64,
+    /// `ρ = |Dᵀ∇ₓC|/|∇ₓC|`.
+    pub rho: f64,
+    /// `|𝒫∇ₓC| ≤ equilibrium_rtol·|∇ₓC|` counts as an equilibrium.
+    pub equilibrium_rtol: f64,
+    /// Tolerance of the rank decisions.
+    pub rank_rtol: f64,
+    /// Least Rayleigh quotient of the Hessian on `span{∇_θ g_α}`.
+    pub rayleigh_min: Option<f64>,
+    /// How many of those quotients are negative (descent directions out of `M_crit`).
+    pub rayleigh_negative: usize,
+    /// The chosen columns `α₁..α_r` (positions in `θ`).
+    pub alphas: Vec<usize>,
+    /// The escape step from `θ*`, when `at_escape`.
+    pub escape: Option<EscapeMark>,
+    /// Why the last escape attempt at this point failed, if it did.
+    pub no_escape: Option<String>,
+    /// The cost slice (in the bulk).
+    pub slice: SliceHeader,
+}
+
+fn f64_of(e: &Event, key: &str) -> Result<f64> {
+    e.data
+        .get(key)
+        .and_then(|v| v.as_f64())
+        .ok_or_else(|| Error::State(format!("the escape event has no number `{key}`")))
+}
+
+fn vec_of(e: &Event, key: &str) -> Result<Vec<f64>> {
+    e.data
+        .get(key)
+        .and_then(|v| v.as_array())
+        .and_then(|a| a.iter().map(|x| x.as_f64()).collect::<Option<Vec<f64>>>())
+        .ok_or_else(|| Error::State(format!("the escape event has no vector `{key}`")))
+}
+
+/// The critical submanifold of lane `lane`'s session at `θ*`, with the cost slice on a
+/// `size × size` grid (returned as the bulk, see [`SliceHeader`]).
+///
+/// `θ*` is the current `θ` when the lane is at rest (`stationary`) or never escaped; otherwise
+/// the point before its last escape, whose step is then drawn: the slice lies in the plane of the
+/// escape direction and a tangent vector of `M_crit`, and the step ends at `(step, 0)`.
+/// Without an escape the horizontal direction is the normal of least Rayleigh quotient, the one
+/// an escape would take.
+///
+/// Errors: `size` outside `4..=`[`MAX_SLICE_SIZE`] (`size`), `K·QN` above
+/// [`MAX_CRITICAL_WORK`] or no plane to slice (`lane`), and failures of the decompositions.
+pub fn critical_report(
+    lane: usize,
+    ses: &Session,
+    size: usize,
+) -> Result<(CriticalReport, Vec<f64>)> {
+    if !(4..=MAX_SLICE_SIZE).contains(&size) {
+        return Err(Error::invalid(
+            "size",
+            format!("must be in 4..={MAX_SLICE_SIZE}, got {size}"),
+        ));
+    }
+    let model = ses.model();
+    let (k, qn) = (model.k(), model.qn());
+    if k.saturating_mul(qn) > MAX_CRITICAL_WORK {
+        return Err(Error::invalid(
+            "lane",
+            format!(
+                "K·QN = {k}·{qn} exceeds {MAX_CRITICAL_WORK}: the critical submanifold needs up to \
+                 min(K, QN) exact Hessian columns; use fewer points or a smaller network"
+            ),
+        ));
+    }
+    let sc = ses.scenario();
+    let rtol = sc.rank_rtol;
+    let at_rest = ses.status() == Status::Stationary;
+    let last_escape = ses.events().iter().rev().find(|e| e.kind == "escape");
+    let escape_event = last_escape.filter(|_| !at_rest);
+    let (theta_star, s_star, step_dir) = match escape_event {
+        Some(e) => (
+            vec_of(e, "theta_before")?,
+            e.s,
+            Some((vec_of(e, "direction")?, f64_of(e, "step")?)),
+        ),
+        None => (ses.theta().to_vec(), ses.s(), None),
+    };
+    let diag = critical::diagnose(
+        model,
+        &theta_star,
+        rtol,
+        sc.escape.equilibrium_rtol,
+        sc.trap.map_or(1e-3, |t| t.rho_below),
+    )?;
+    let cm = CriticalSubmanifold::at(model, &theta_star, rtol)?;
+    let (u, u_name) = match &step_dir {
+        Some((d, _)) => (d.clone(), "the escape direction (a normal of M_crit)"),
+        None => match cm.min_direction() {
+            Some(v) => (
+                v,
+                "the normal of least Rayleigh quotient (where an escape would go)",
+            ),
+            None => (
+                cm.normal_unit(0).ok_or_else(|| {
+                    Error::invalid(
+                        "lane",
+                        "D = 0 here: there are no normal vectors to slice along",
+                    )
+                })?,
+                "the normal ∇θ g_α₁",
+            ),
+        },
+    };
+    let (w, w_name) = match cm.tangent(sc.seed) {
+        Some(t) => (t, "a tangent vector of M_crit"),
+        None => (
+            cm.normal_unit(1).ok_or_else(|| {
+                Error::invalid(
+                    "lane",
+                    "the normals span R^K and there is no second normal: no plane to slice",
+                )
+            })?,
+            "a second normal (M_crit is a point here)",
+        ),
+    };
+    let half = SLICE_MARGIN * step_dir.as_ref().map_or(sc.escape.step, |(_, t)| *t);
+    let slice = critical::cost_slice(model, &theta_star, &u, &w, half, half, size, size)?;
+    let escape = match (escape_event, &step_dir) {
+        (Some(e), Some((d, t))) => {
+            let end: Vec<f64> = theta_star.iter().zip(d).map(|(a, b)| a + t * b).collect();
+            let (a, b) = slice.coords(&end);
+            Some(EscapeMark {
+                s: e.s,
+                cost_before: f64_of(e, "cost_before")?,
+                cost_after: f64_of(e, "cost_after")?,
+                step: *t,
+                rayleigh: f64_of(e, "rayleigh")?,
+                trials: e.data.get("trials").and_then(|v| v.as_u64()).unwrap_or(0),
+                end: [a, b],
+            })
+        }
+        _ => None,
+    };
+    let no_escape = if escape_event.is_none() {
+        ses.events()
+            .iter()
+            .rev()
+            .find(|e| e.kind == "escape" || e.kind == "no_escape")
+            .filter(|e| e.kind == "no_escape")
+            .map(|e| e.message.clone())
+    } else {
+        None
+    };
+    let report = CriticalReport {
+        epoch: 0,
+        lane,
+        s: ses.s(),
+        status: ses.status(),
+        at_escape: escape.is_some(),
+        s_star,
+        kind: diag.kind,
+        cost: diag.cost,
+        rank: diag.rank,
+        qn,
+        k,
+        normal_rank: cm.normal_rank,
+        dimension: cm.dimension,
+        grad_x_norm: diag.grad_x_norm,
+        proj_grad_norm: diag.proj_grad_norm,
+        rho: diag.rho,
+        equilibrium_rtol: diag.equilibrium_rtol,
+        rank_rtol: rtol,
+        rayleigh_min: cm.min_rayleigh(),
+        rayleigh_negative: cm.rayleigh.iter().filter(|&&l| l < 0.0).count(),
+        alphas: cm.alphas.clone(),
+        escape,
+        no_escape,
+        slice: SliceHeader {
+            size,
+            half,
+            center_cost: slice.center_cost,
+            u: u_name.into(),
+            w: w_name.into(),
+        },
+    };
+    Ok((report, slice.cost))
+}
+
+/// `|V_α(θ)|` for each `α`, `V_α = −(1−α)Dᵀ∇ₓC − αD⁺∇ₓC` (`α = 0` the standard field, `α = 1` the
+/// adapted one). `V_α = (1−α)V₀ + αV₁` and both vanish exactly where `𝒫∇ₓC = 0` (`Dᵀ∇ₓC =
+/// Dᵀ𝒫∇ₓC`), so every homotopy flow has the same equilibria.
+///
+/// Errors: non-finite state or a failed SVD.
+pub fn field_norms(
+    model: &Model,
+    theta: &[f64],
+    alphas: &[f64],
+    rank_rtol: f64,
+) -> Result<Vec<f64>> {
+    let mut ws = Workspace::default();
+    ws.evaluate(model, theta)?;
+    let mut v = vec![0.0; model.k()];
+    alphas
+        .iter()
+        .map(|&alpha| {
+            eval_field(&FlowSpec::Homotopy { alpha }, &mut ws, rank_rtol, &mut v)?;
+            Ok(linalg::norm(&v))
+        })
+        .collect()
+}
+
+/// One hidden layer of the construction, as the page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CutInfo {
+    /// The class this layer collapses (0-based).
+    pub class: usize,
+    /// Unit normal `n` of the cut `nᵀx = c` in layer coordinates.
+    pub normal: Vec<f64>,
+    /// Offset `c`.
+    pub offset: f64,
+    /// Smallest distance of a point to the cut.
+    pub margin: f64,
+    /// Cone opening `λ`.
+    pub lambda: f64,
+    /// The collapse point `−W⁻¹b`, on the cut.
+    pub apex: Vec<f64>,
+}
+
+/// The constructive-minimizer panel. Bulk: the stages (`stages · N · layer_dim` numbers, stage by
+/// stage, sample-major), then the outputs `x̲(θ_c)` (`N·Q`), when the construction succeeded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConstructionReport {
+    /// The load this belongs to (set by the host).
+    pub epoch: u32,
+    /// The widths the construction needs, `[M, M', …C hidden…, M', Q]`.
+    pub needed: Vec<usize>,
+    /// The loaded network's widths.
+    pub current: Vec<usize>,
+    /// The loaded network's activation.
+    pub activation: String,
+    /// Whether the loaded network is the constructive architecture (ReLU, `needed` widths): then
+    /// the construction is a point of the very parameter space the flows move in.
+    pub fits: bool,
+    /// `K` of the constructive network.
+    pub k: usize,
+    /// `QN`.
+    pub qn: usize,
+    /// Samples `N`.
+    pub n: usize,
+    /// Input dimension `M`.
+    pub m: usize,
+    /// Output dimension `Q`.
+    pub q: usize,
+    /// Classes `C`.
+    pub classes: usize,
+    /// `M'`, the width of the hidden layers (the layer coordinates).
+    pub layer_dim: usize,
+    /// Why there is no construction (not sequentially separable, …), if so.
+    pub error: Option<String>,
+    /// `C(θ_c)` by a forward pass (zero up to rounding).
+    pub cost: Option<f64>,
+    /// `rank D[θ_c]`.
+    pub rank: Option<usize>,
+    /// One cut per hidden layer, in collapse order.
+    pub cuts: Vec<CutInfo>,
+    /// Number of stages in the bulk (`C + 1`: the inputs, then after each hidden layer).
+    pub stages: usize,
+}
+
+/// Builds the constructive minimizer for `model`'s data (see [`construct::build`]), on `model`'s
+/// network when it is the constructive architecture and on `[M, M', …, M', Q]` ReLU otherwise.
+/// Never fails: what went wrong is in [`ConstructionReport::error`].
+pub fn construction_report(model: &Model, rank_rtol: f64) -> (ConstructionReport, Vec<f64>) {
+    let data = &model.data;
+    let (m, n, classes, q) = (data.m(), data.n(), data.classes(), model.q());
+    let needed = construct::required_widths(m, classes, q);
+    let fits =
+        model.net.activation() == Activation::Relu && model.net.widths() == needed.as_slice();
+    let mut report = ConstructionReport {
+        epoch: 0,
+        needed: needed.clone(),
+        current: model.net.widths().to_vec(),
+        activation: model.net.activation().name().into(),
+        fits,
+        k: construct::parameter_count(m, classes, q),
+        qn: model.qn(),
+        n,
+        m,
+        q,
+        classes,
+        layer_dim: needed.get(1).copied().unwrap_or(m),
+        error: None,
+        cost: None,
+        rank: None,
+        cuts: vec![],
+        stages: 0,
+    };
+    if classes > MAX_CONSTRUCT_CLASSES {
+        report.error = Some(format!(
+            "the constructive network has one hidden layer per class; these data have {classes} \
+             classes, the page builds it for at most {MAX_CONSTRUCT_CLASSES}"
+        ));
+        return (report, vec![]);
+    }
+    let built = if fits {
+        Ok(model.clone())
+    } else {
+        Mlp::new(&needed, Activation::Relu).and_then(|net| Model::new(net, data.clone()))
+    };
+    let cmodel = match built {
+        Ok(cm) => cm,
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return (report, vec![]);
+        }
+    };
+    let c = match construct::build(&cmodel) {
+        Ok(c) => c,
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return (report, vec![]);
+        }
+    };
+    let outputs = cmodel.outputs(&c.theta);
+    report.cost = Some(cmodel.cost_of_outputs(&outputs));
+    let mut ws = Workspace::default();
+    report.rank = ws
+        .evaluate(&cmodel, &c.theta)
+        .and_then(|_| ws.svd(rank_rtol).map(|s| s.rank()))
+        .ok();
+    report.cuts = c
+        .cuts
+        .iter()
+        .map(|cut| CutInfo {
+            class: cut.class,
+            normal: cut.normal.clone(),
+            offset: cut.offset,
+            margin: cut.margin,
+            lambda: cut.lambda,
+            apex: cut.apex.clone(),
+        })
+        .collect();
+    report.stages = c.stages.len();
+    let mut bulk: Vec<f64> = c.stages.iter().flatten().flatten().copied().collect();
+    bulk.extend(outputs);
+    (report, bulk)
+}
+
+/// Checks a construction bulk's length against its report.
+///
+/// Errors: a wrong length (`bulk`).
+pub fn check_construction_bulk(r: &ConstructionReport, bulk: &[f64]) -> Result<()> {
+    let want = if r.stages > 0 {
+        r.stages * r.n * r.layer_dim + r.n * r.q
+    } else {
+        0
+    };
+    if bulk.len() != want {
+        return Err(Error::invalid(
+            "bulk",
+            format!(
+                "expected {want} numbers for the construction, got {}",
+                bulk.len()
+            ),
+        ));
+    }
+    Ok(())
+}
