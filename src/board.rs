@@ -592,7 +592,8 @@ impl Board {
     }
 
     /// The neural-collapse figure: one panel per flow, the reference rates `e^{−2s/N}` (variance)
-    /// and `e^{−s/N}` (distance) on the adapted flow's panel, where they hold (full rank).
+    /// and `e^{−s/N}` (distance) on the adapted flow's panel while `rank D = QN` along its orbit
+    /// (where they hold; otherwise its caption says so).
     pub fn collapse_figure(&self) -> CollapseFigure {
         let mut fig = CollapseFigure {
             s_max: self.s_axis(),
@@ -602,11 +603,14 @@ impl Board {
         let classes = info.classes.min(MAX_COLLAPSE_CLASSES);
         for (i, lane) in self.lanes.iter().enumerate() {
             let adapted = info.lanes[i].choice == crate::lanes::FlowChoice::Adapted;
+            let full = lane.samples.iter().all(|p| p.rank == info.qn);
             let mut panel = CollapsePanel {
-                title: if adapted {
-                    format!("{} (grey: e^(−2s/N), e^(−s/N))", self.lane_label(i))
-                } else {
-                    self.lane_label(i)
+                title: match (adapted, full) {
+                    (true, true) => format!("{} (grey: e^(−2s/N), e^(−s/N))", self.lane_label(i)),
+                    (true, false) => {
+                        format!("{} (rank D < QN: no uniform rate)", self.lane_label(i))
+                    }
+                    _ => self.lane_label(i),
                 },
                 ..CollapsePanel::default()
             };
@@ -618,7 +622,7 @@ impl Board {
                     distance: self.series(i, |p| p.class_mean_distance[c]),
                 });
             }
-            if let (true, Some(first)) = (adapted, lane.samples.first()) {
+            if let (true, true, Some(first)) = (adapted, full, lane.samples.first()) {
                 let v0 = first.class_spread[..classes]
                     .iter()
                     .map(|v| v * v)

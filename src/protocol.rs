@@ -312,6 +312,9 @@ pub struct RunInfo {
     pub rank_rtol: f64,
     /// The paper's rank formula for `D[θ₀]` beside the measured rank, when the scenario has one.
     pub rank_formula: Option<RankCheck>,
+    /// Whether `critical` requests are small enough to answer (`K·QN ≤`
+    /// [`inspect::MAX_CRITICAL_WORK`]): the page asks on its own only then.
+    pub inspectable: bool,
 }
 
 /// The data a [`RunInfo`]'s bulk carries.
@@ -1325,6 +1328,7 @@ impl Host {
             sv_total,
             rank_rtol: first.scenario().rank_rtol,
             rank_formula: first.trace().rank_formula,
+            inspectable: model.k().saturating_mul(model.qn()) <= inspect::MAX_CRITICAL_WORK,
         };
         let mut bulk: Vec<f64> = inputs.into_iter().flatten().collect();
         bulk.extend(model.data.targets.iter().flatten());

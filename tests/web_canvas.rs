@@ -23,6 +23,17 @@ fn feed(fig: &mut Figures, out: Array) {
         match get(&m, "type").as_string().unwrap().as_str() {
             "loaded" => fig.load(get(&m, "info"), get(&m, "bulk")).unwrap(),
             "frame" => assert!(fig.apply(get(&m, "frame"), get(&m, "bulk")).unwrap()),
+            "critical" => assert!(fig
+                .apply_critical(get(&m, "report"), get(&m, "bulk"))
+                .unwrap()),
+            "construction" => {
+                assert!(fig
+                    .apply_construction(get(&m, "report"), get(&m, "bulk"))
+                    .unwrap())
+            }
+            "family" => assert!(fig
+                .apply_family(get(&m, "family"), get(&m, "bulk"))
+                .unwrap()),
             "ack" => {}
             other => panic!("unexpected {other}: {m:?}"),
         }
@@ -31,9 +42,14 @@ fn feed(fig: &mut Figures, out: Array) {
 
 /// Figures of `preset` with the given flows, run until `s ≥ s_to`, heatmap on lane 0.
 fn figures(preset: &str, flows: &str, s_to: f64) -> (Figures, WorkerHost) {
+    let sc = pullback::presets::find(preset).unwrap().scenario;
+    figures_of(sc, flows, s_to)
+}
+
+/// Figures of a scenario with the given flows, run until `s ≥ s_to`, heatmap on lane 0.
+fn figures_of(sc: pullback::scenario::Scenario, flows: &str, s_to: f64) -> (Figures, WorkerHost) {
     let mut host = WorkerHost::new();
     let mut fig = Figures::new();
-    let sc = pullback::presets::find(preset).unwrap().scenario;
     let load = js_sys::Object::new();
     Reflect::set(&load, &"id".into(), &1.into()).unwrap();
     Reflect::set(&load, &"type".into(), &"load".into()).unwrap();
@@ -329,4 +345,241 @@ fn drawing_before_any_data_still_works() {
     );
     fig.load(info, get(&out.get(0), "bulk")).unwrap();
     fig.draw("cost", canvas(300, 200), 1.0).unwrap();
+}
+
+fn send(fig: &mut Figures, host: &mut WorkerHost, json: &str) {
+    let out = host.handle(JSON::parse(json).unwrap()).unwrap();
+    feed(fig, out);
+}
+
+fn run_out(fig: &mut Figures, host: &mut WorkerHost) {
+    send(fig, host, r#"{"id": 20, "type": "run_until"}"#);
+    while host.wants_tick() {
+        let out = host.tick().unwrap();
+        feed(fig, out);
+    }
+}
+
+/// Whether a pixel within `r` of `(x, y)` is dark (every channel below 60).
+fn dark_near(px: &Pixels, x: f64, y: f64, r: i64) -> bool {
+    px.near(x, y, r, RGBColor(0, 0, 0), 60)
+}
+
+#[wasm_bindgen_test]
+fn the_slice_heatmap_shows_the_rest_point_and_the_escape_step() {
+    let mut sc = pullback::presets::find("softplus-trapped")
+        .unwrap()
+        .scenario;
+    sc.escape.auto = false;
+    let (mut fig, mut host) = figures_of(sc, r#"[{"kind": "standard"}]"#, 0.0);
+    run_out(&mut fig, &mut host);
+    send(
+        &mut fig,
+        &mut host,
+        r#"{"id": 21, "type": "critical", "lane": 0, "size": 41}"#,
+    );
+    // Before the escape: the slice with θ* in the middle and no step.
+    let c = canvas(480, 420);
+    fig.draw("critical", c.clone(), 1.0).unwrap();
+    let px = Pixels::of(&c);
+    assert!(
+        px.ink() > 0.4,
+        "the slice must fill the plane: ink {}",
+        px.ink()
+    );
+    let centre = fig.pixel_of("critical", 0.0, 0.0).unwrap();
+    // θ* is an open circle: white inside, a dark ring.
+    assert_eq!(
+        px.at(centre[0] as usize, centre[1] as usize),
+        (255, 255, 255)
+    );
+    assert!(
+        dark_near(&px, centre[0] + 6.0, centre[1], 1),
+        "no ring around θ*"
+    );
+    // Blue cells (C below C(θ*) along the normal) and vermillion ones (above), saturated at the
+    // extremes of each side.
+    assert!(px.count(PALETTE[0], 12) > 20, "no saturated blue cells");
+    assert!(
+        px.count(PALETTE[1], 12) > 20,
+        "no saturated vermillion cells"
+    );
+    // The hover readout names the cost at θ*.
+    let text = fig.hover("critical", centre[0], centre[1]).unwrap();
+    assert!(text.contains("C = 5.0000e-1"), "{text}");
+    let panel = fig.critical_panel().unwrap();
+    assert!(Reflect::get(&panel, &"can_escape".into())
+        .unwrap()
+        .is_truthy());
+
+    // The Escape button's request: the step is drawn from θ* to θ₀' = (step, 0).
+    send(
+        &mut fig,
+        &mut host,
+        r#"{"id": 22, "type": "escape", "lane": 0}"#,
+    );
+    let c = canvas(480, 420);
+    fig.draw("critical", c.clone(), 1.0).unwrap();
+    let px = Pixels::of(&c);
+    let t = trace(&mut host, 0);
+    let e = t.events.iter().find(|e| e.kind == "escape").unwrap();
+    let step = e.data["step"].as_f64().unwrap();
+    let end = fig.pixel_of("critical", step, 0.0).unwrap();
+    assert!(
+        dark_near(&px, end[0], end[1], 2),
+        "no triangle at θ₀' {end:?}"
+    );
+    let mid = fig.pixel_of("critical", 0.5 * step, 0.0).unwrap();
+    assert!(dark_near(&px, mid[0], mid[1], 1), "no arrow from θ* to θ₀'");
+
+    // The cost figure marks the escape: a dark triangle at (s, C after) and the jump.
+    let c = canvas(560, 360);
+    fig.draw("cost", c.clone(), 1.0).unwrap();
+    let px = Pixels::of(&c);
+    let after = e.data["cost_after"].as_f64().unwrap();
+    let at = fig.pixel_of("cost", e.s, after).unwrap();
+    assert!(
+        dark_near(&px, at[0], at[1], 3),
+        "no escape marker at {at:?}"
+    );
+
+    // The singular spectrum: the flow's colour, the grey threshold, and a dotted escape line.
+    let c = canvas(560, 420);
+    fig.draw("singular", c.clone(), 1.0).unwrap();
+    let px = Pixels::of(&c);
+    assert!(px.count(PALETTE[1], 10) > 150, "σ curves missing");
+    // The dashed grey threshold at 1e-10: grey pixels along its row (antialiasing lightens a
+    // 1-px line, so any clearly grey pixel counts).
+    let thr = fig.pixel_of("singular", 0.5 * e.s, 1e-10).unwrap();
+    let grey = (thr[0] as usize - 40..thr[0] as usize + 40)
+        .flat_map(|x| (thr[1] as usize - 1..=thr[1] as usize + 1).map(move |y| (x, y)))
+        .filter(|&(x, y)| {
+            let p = px.at(x, y);
+            p.0 < 210
+                && (p.0 as i32 - p.1 as i32).abs() < 10
+                && (p.1 as i32 - p.2 as i32).abs() < 10
+        })
+        .count();
+    assert!(grey > 20, "no threshold line at 1e-10: {grey} grey pixels");
+}
+
+#[wasm_bindgen_test]
+fn the_layer_view_steps_through_the_stages_of_the_construction() {
+    let (mut fig, mut host) = figures(
+        "non-approximability",
+        r#"[{"kind": "adapted"}, {"kind": "gd", "h": 0.5}]"#,
+        0.0,
+    );
+    send(&mut fig, &mut host, r#"{"id": 30, "type": "construct"}"#);
+    // Q + 1 = 4 stages, then the output layer.
+    assert_eq!(fig.layer_positions(), 5);
+    let panel = fig.construct_panel().unwrap();
+    let rows: Array = Reflect::get(&panel, &"rows".into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let cost = Reflect::get(&rows.get(0), &"cost".into()).unwrap();
+    assert_eq!(cost.as_string().unwrap(), "0.000000");
+    let session =
+        pullback::session::Session::new(&pullback::presets::find("constructive").unwrap().scenario)
+            .unwrap();
+    let model = session.model().clone();
+    let c = pullback::construct::build(&model).unwrap();
+    let mut inks = vec![];
+    for l in 0..5 {
+        fig.set_stage(l as f64);
+        let cv = canvas(460, 420);
+        fig.draw("construct", cv.clone(), 1.0).unwrap();
+        let px = Pixels::of(&cv);
+        inks.push(px.ink());
+        if l == 4 {
+            // The output layer: every target carries a cross.
+            for y in &model.data.targets {
+                let at = fig.pixel_of("construct", y[0], y[1]).unwrap();
+                assert!(dark_near(&px, at[0], at[1], 2), "no target at {y:?}");
+            }
+            continue;
+        }
+        // Each class collapsed so far is one large disc of its colour at its apex.
+        for cut in &c.cuts[..l] {
+            let at = fig.pixel_of("construct", cut.apex[0], cut.apex[1]).unwrap();
+            assert!(
+                px.near(at[0], at[1], 1, class_color(cut.class), 12),
+                "stage {l}: class {} not at its apex",
+                cut.class
+            );
+            // The ring is 9 px out.
+            assert!(dark_near(&px, at[0] + 9.0, at[1], 1));
+        }
+        // A class not yet collapsed still shows its points where the stage puts them.
+        if l < 3 {
+            let j = (0..model.n())
+                .find(|&j| model.data.labels[j] == c.cuts[l].class)
+                .unwrap();
+            let p = &c.stages[l][j];
+            let at = fig.pixel_of("construct", p[0], p[1]).unwrap();
+            assert!(px.near(at[0], at[1], 1, class_color(c.cuts[l].class), 12));
+        }
+    }
+    assert!(inks.iter().all(|&i| i > 0.02), "{inks:?}");
+}
+
+#[wasm_bindgen_test]
+fn the_homotopy_reparam_and_collapse_figures_draw_every_flow() {
+    let (mut fig, mut host) = figures(
+        "over-smooth",
+        r#"[{"kind": "adapted"}, {"kind": "standard"}]"#,
+        0.0,
+    );
+    send(
+        &mut fig,
+        &mut host,
+        r#"{"id": 40, "type": "family", "alphas": [0, 0.5, 1]}"#,
+    );
+    send(&mut fig, &mut host, r#"{"id": 41, "type": "play"}"#);
+    while host.wants_tick() && fig.s() < 20.0 {
+        let out = host.tick().unwrap();
+        feed(&mut fig, out);
+    }
+    let c = canvas(480, 420);
+    fig.draw("homotopy", c.clone(), 1.0).unwrap();
+    let px = Pixels::of(&c);
+    for a in [0.0, 0.5, 1.0] {
+        assert!(
+            px.count(pullback::plot::alpha_color(a), 8) > 60,
+            "α = {a} trails missing"
+        );
+    }
+    let c = canvas(560, 460);
+    fig.draw("reparam", c.clone(), 1.0).unwrap();
+    let px = Pixels::of(&c);
+    assert!(px.count(PALETTE[0], 10) > 150 && px.count(PALETTE[1], 10) > 150);
+    // The adapted flow stays on the straight line: the readout shows it.
+    let panel = fig.reparam_panel().unwrap();
+    let readouts: Array = Reflect::get(&panel, &"readouts".into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let adapted = Reflect::get(&readouts.get(0), &"value".into())
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(adapted < 1e-6, "adapted off the line by {adapted}");
+    let c = canvas(640, 380);
+    fig.draw("collapse", c.clone(), 1.0).unwrap();
+    let px = Pixels::of(&c);
+    // Two panels, the class colours in both halves.
+    for half in 0..2 {
+        let n = (0..px.h)
+            .flat_map(|y| (half * px.w / 2..(half + 1) * px.w / 2).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                let p = px.at(x, y);
+                let c = class_color(0);
+                (p.0 as i32 - c.0 as i32).abs() <= 10
+                    && (p.1 as i32 - c.1 as i32).abs() <= 10
+                    && (p.2 as i32 - c.2 as i32).abs() <= 10
+            })
+            .count();
+        assert!(n > 40, "class 1 missing in panel {half}: {n}");
+    }
 }

@@ -36,7 +36,7 @@ fn a_scenario_round_trips_through_the_worker_protocol() {
     let mut host = WorkerHost::new();
     let ready = host.ready().unwrap();
     assert_eq!(get(&ready, "type").as_string().unwrap(), "ready");
-    assert_eq!(get(&ready, "protocol").as_f64().unwrap(), 1.0);
+    assert_eq!(get(&ready, "protocol").as_f64().unwrap(), 2.0);
 
     let sc = pullback::presets::find("over-smooth").unwrap().scenario;
     let load = js_sys::Object::new();
@@ -59,9 +59,9 @@ fn a_scenario_round_trips_through_the_worker_protocol() {
     assert_eq!(get(&info, "qn").as_f64().unwrap(), 32.0);
     assert_eq!(get(&info, "regime").as_string().unwrap(), "over");
     let c0 = get(&info, "c0").as_f64().unwrap();
-    // Inputs (16·2) and targets (2·2) as one Float64Array.
+    // Inputs (16·2), targets (2·2) and the outputs x̲(0) (QN = 32) as one Float64Array.
     let bulk: Float64Array = get(&loaded, "bulk").dyn_into().unwrap();
-    assert_eq!(bulk.length(), 36);
+    assert_eq!(bulk.length(), 68);
     let session = pullback::session::Session::new(&sc).unwrap();
     assert_eq!(bulk.get_index(0), session.model().data.input_rows()[0][0]);
     assert!((c0 - session.initial_cost()).abs() == 0.0);
@@ -72,9 +72,9 @@ fn a_scenario_round_trips_through_the_worker_protocol() {
     assert_eq!(lanes.length(), 2);
     assert_eq!(get(&lanes.get(0), "cost").as_f64().unwrap(), c0);
     let fb: Float64Array = get(&frame, "bulk").dyn_into().unwrap();
-    // Per lane: outputs (32), one sample (10 scalars + 2 spreads + 2 distances) and the first
-    // trail point (s and 16 outputs in R²).
-    assert_eq!(fb.length(), 2 * (32 + 14 + 33));
+    // Per lane: outputs (32), one sample (10 scalars + 2 spreads + 2 distances + the 32 singular
+    // values of D) and the first trail point (s and 16 outputs in R²).
+    assert_eq!(fb.length(), 2 * (32 + 46 + 33));
 
     // Step: ticks until the worker pauses by itself, every frame tagged with the step's id.
     let ack = only(host.handle(msg(r#"{"id": 2, "type": "step"}"#)).unwrap());
@@ -199,4 +199,60 @@ fn bad_messages_give_error_variants() {
     assert!(m.contains("must be > 0"), "{m}");
     let (_, _, m) = error_of(host.handle(msg(r#"{"id": 9, "type": "play"}"#)).unwrap());
     assert!(m.contains("nothing is loaded"), "{m}");
+}
+
+#[wasm_bindgen_test]
+fn the_critical_panel_and_the_escape_run_in_the_worker() {
+    let mut host = WorkerHost::new();
+    let mut sc = pullback::presets::find("softplus-trapped")
+        .unwrap()
+        .scenario;
+    sc.escape.auto = false;
+    let load = js_sys::Object::new();
+    Reflect::set(&load, &"id".into(), &1.into()).unwrap();
+    Reflect::set(&load, &"type".into(), &"load".into()).unwrap();
+    Reflect::set(&load, &"scenario".into(), &sc.to_json().into()).unwrap();
+    Reflect::set(&load, &"flows".into(), &msg(r#"[{"kind": "standard"}]"#)).unwrap();
+    host.handle(load.into()).unwrap();
+    host.handle(msg(r#"{"id": 2, "type": "run_until"}"#))
+        .unwrap();
+    let mut ticks = 0;
+    while host.wants_tick() {
+        host.tick().unwrap();
+        ticks += 1;
+        assert!(ticks < 1000);
+    }
+    let c = only(
+        host.handle(msg(
+            r#"{"id": 3, "type": "critical", "lane": 0, "size": 15}"#,
+        ))
+        .unwrap(),
+    );
+    assert_eq!(get(&c, "type").as_string().unwrap(), "critical");
+    let report = get(&c, "report");
+    assert_eq!(
+        get(&report, "kind").as_string().unwrap(),
+        "rank_loss_equilibrium"
+    );
+    assert_eq!(get(&report, "rank").as_f64().unwrap(), 3.0);
+    assert_eq!(get(&report, "dimension").as_f64().unwrap(), 6.0);
+    let slice: Float64Array = get(&c, "bulk").dyn_into().unwrap();
+    assert_eq!(slice.length(), 15 * 15);
+    // The middle cell is θ* itself: C = 1/2.
+    assert!((slice.get_index(7 * 15 + 7) - 0.5).abs() < 1e-9);
+    // Escape: a frame with the lowered cost, then the panel with the step.
+    let out = host
+        .handle(msg(r#"{"id": 4, "type": "escape", "lane": 0}"#))
+        .unwrap();
+    assert_eq!(out.length(), 2);
+    let frame = out.get(0);
+    let lanes: Array = get(&get(&frame, "frame"), "lanes").dyn_into().unwrap();
+    let cost = get(&lanes.get(0), "cost").as_f64().unwrap();
+    assert!(
+        (cost - 0.4861177).abs() < 1e-6,
+        "C after the escape: {cost}"
+    );
+    let report = get(&out.get(1), "report");
+    let escape = get(&report, "escape");
+    assert_eq!(get(&escape, "cost_after").as_f64().unwrap(), cost);
 }

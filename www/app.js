@@ -4,8 +4,12 @@
 import init, { Figures, Page, presets, install_panic_hook } from './pkg/pullback.js';
 
 const $ = (id) => document.getElementById(id);
-const VIEWS = ['cost', 'outputs', 'spectrum', 'boundary', 'collapse'];
+const VIEWS = ['cost', 'outputs', 'spectrum', 'boundary', 'collapse', 'singular', 'reparam', 'homotopy', 'critical', 'construct'];
 const HEAT_SIZE = 48;
+// The homotopy family drawn side by side: the standard flow, three blends, the adapted flow.
+const FAMILY_ALPHAS = [0, 0.25, 0.5, 0.75, 1];
+// Least time between two refreshes of a panel's text while running.
+const PANEL_EVERY_MS = 300;
 const CLASS_COLORS = ['#e69f00', '#56b4e9', '#009e73', '#cc79a7', '#d55e00', '#0072b2', '#f0e442', '#646464'];
 
 let page = null;
@@ -22,6 +26,11 @@ let loadedKey = '';
 let firstLoad = true;
 let restarts = [];
 let selectedClass = 0;
+let familyOn = false;
+let prevStatus = [];
+let panelTimer = null;
+let stageAnim = null;
+let manualEscape = -1;
 const dirty = new Set();
 const lastDraw = {};
 const drawCost = {};
@@ -85,6 +94,7 @@ function restartWorker(reason) {
   showBanner(`${reason}. The worker was restarted and the scenario restored${wasRunning ? '; the run starts again from θ₀' : ''}.`);
   resumeAfterLoad = wasRunning ? 'play' : null;
   loadedKey = '';
+  familyOn = false;
   // Until the new worker has the scenario again nothing can run; saying so at once also keeps
   // a click on play from going to a worker that is still starting.
   setState('loading');
@@ -119,6 +129,30 @@ function onMessage(m) {
     }
     case 'trace':
       download(`pullback-trace-${info.lanes[m.lane].choice.kind}.json`, m.json, 'application/json');
+      break;
+    case 'critical':
+      onCritical(m);
+      break;
+    case 'construction':
+      try {
+        if (figures.apply_construction(m.report, m.bulk ?? null)) {
+          figures.set_stage(Number(page.get('stage')) || 0);
+          renderConstruct();
+          markDirty('construct');
+        }
+      } catch (e) {
+        showBanner(`Could not read the construction: ${e.message}`);
+      }
+      break;
+    case 'family':
+      try {
+        if (figures.apply_family(m.family, m.bulk ?? null)) {
+          markDirty('homotopy');
+          schedulePanels();
+        }
+      } catch (e) {
+        showBanner(`Could not read the homotopy family: ${e.message}`);
+      }
       break;
     case 'ack':
       break;
@@ -159,6 +193,23 @@ function sendSpeed() {
   post({ type: 'speed', s_per_second: page.speed() ?? null });
 }
 
+function syncFamily() {
+  if (!info) return;
+  const want = page.views().includes('homotopy');
+  if (want && !familyOn) {
+    post({ type: 'family', alphas: FAMILY_ALPHAS });
+    familyOn = true;
+  } else if (!want && familyOn) {
+    post({ type: 'family', alphas: null });
+    figures.clear_family();
+    familyOn = false;
+  }
+}
+
+function requestConstruct() {
+  if (info && page.views().includes('construct')) post({ type: 'construct' });
+}
+
 function sendHeat() {
   if (!info) return;
   const want = page.views().includes('boundary') && info.bounds;
@@ -178,6 +229,14 @@ function onLoaded() {
   buildClasses();
   showRegime(info);
   sendHeat();
+  syncFamily();
+  requestConstruct();
+  prevStatus = [];
+  resetCritical();
+  const rf = figures.rank_formula();
+  $('rank-formula').hidden = !rf;
+  $('rank-formula').textContent = rf ?? '';
+  renderPanels();
   markDirty();
   setState('ready');
   updateButtons();
@@ -205,6 +264,8 @@ function onFrame(f) {
   } else if (!running) {
     $('progress').hidden = true;
   }
+  watchRestPoints();
+  schedulePanels();
   const events = lanes.flatMap((l, i) => l.events.filter((e) => e.kind !== 'rank_change').map((e) => `${info.lanes[i].choice.kind}: ${e.message}`));
   if (events.length) status(events[events.length - 1]);
   else if (f.stopped && f.stopped !== 'step') status(`stopped — ${f.stopped}`);
@@ -333,6 +394,199 @@ function buildClasses() {
   }
 }
 
+// ---------------------------------------------------------------- panels
+
+// A lane that comes to rest or escapes is inspected by the worker (critical submanifold at θ*):
+// the panel shows itself when that is a rank-loss equilibrium or an escape.
+function watchRestPoints() {
+  if (!info || !info.inspectable) return;
+  lanes.forEach((l, i) => {
+    const stopped = l.status === 'stationary' && prevStatus[i] !== 'stationary';
+    let jumped = l.events.some((e) => e.kind === 'escape' || e.kind === 'no_escape');
+    // The Escape button's answer brings its own panel.
+    if (jumped && manualEscape === i) { jumped = false; manualEscape = -1; }
+    if (stopped || jumped) post({ type: 'critical', lane: i });
+    prevStatus[i] = l.status;
+  });
+}
+
+function onCritical(m) {
+  let fresh = false;
+  try {
+    fresh = figures.apply_critical(m.report, m.bulk ?? null);
+  } catch (e) {
+    showBanner(`Could not read the critical panel: ${e.message}`);
+    return;
+  }
+  if (!fresh) return;
+  const r = m.report;
+  const notable = r.kind === 'rank_loss_equilibrium' || r.at_escape || r.no_escape;
+  if (notable && !page.views().includes('critical')) {
+    // The panel appears, and the flow it describes becomes the focused one (singular values).
+    edit('view', [...page.views(), 'critical'].join(','));
+    edit('focus', info.lanes[r.lane].choice.kind);
+  }
+  $('critical-lane').value = String(r.lane);
+  renderCritical();
+  markDirty('critical');
+}
+
+function resetCritical() {
+  const sel = $('critical-lane');
+  sel.textContent = '';
+  info.lanes.forEach((l, i) => sel.add(new Option(l.label, String(i))));
+  $('critical-title').textContent = 'critical submanifold of a rest point';
+  $('critical-verdict').textContent = info.inspectable
+    ? 'Nothing inspected yet. The panel fills when a flow comes to rest (status stationary) or escapes; or choose a flow and inspect its current θ.'
+    : `K·QN = ${info.k}·${info.qn} is too large for exact Hessian columns here: use fewer points or a smaller network.`;
+  $('critical-readouts').textContent = '';
+  $('critical-escape').textContent = '';
+  $('critical-slice').textContent = '';
+  $('escape-button').disabled = true;
+  $('inspect').disabled = !info.inspectable;
+}
+
+function fillReadouts(dl, readouts) {
+  dl.textContent = '';
+  for (const r of readouts) {
+    const dt = document.createElement('dt');
+    dt.textContent = r.label;
+    const dd = document.createElement('dd');
+    dd.textContent = r.text;
+    dd.dataset.testid = `readout-${r.key}`;
+    dd.dataset.value = String(r.value);
+    dl.append(dt, dd);
+  }
+}
+
+function setText(id, text) {
+  const el = $(id);
+  if (el.textContent !== text) el.textContent = text;
+}
+
+function renderCritical() {
+  const p = figures.critical_panel();
+  if (!p) return;
+  setText('critical-title', p.title);
+  setText('critical-verdict', p.verdict);
+  fillReadouts($('critical-readouts'), p.readouts);
+  setText('critical-escape', p.escape);
+  setText('critical-slice', p.slice);
+  $('escape-button').disabled = !p.can_escape;
+  $('escape-button').dataset.lane = String(p.lane);
+}
+
+function renderConstruct() {
+  const p = figures.construct_panel();
+  if (!p) return;
+  setText('construct-arch', p.architecture);
+  $('use-construct').hidden = p.fits || !p.hidden;
+  $('use-construct').dataset.hidden = p.hidden;
+  fillReadouts($('construct-readouts'), p.readouts);
+  const body = $('construct-table').tBodies[0];
+  body.textContent = '';
+  for (const row of p.rows) {
+    const tr = body.insertRow();
+    tr.innerHTML = '<td><span class="swatch"></span> <span class="name"></span></td><td class="c"></td><td class="p"></td><td class="r"></td><td class="pr"></td><td class="st"></td>';
+    tr.querySelector('.swatch').style.background = row.color;
+    tr.querySelector('.name').textContent = row.label;
+    tr.querySelector('.c').textContent = row.cost;
+    tr.querySelector('.c').dataset.value = String(row.cost_value);
+    tr.querySelector('.p').textContent = row.perp;
+    tr.querySelector('.r').textContent = row.rank;
+    tr.querySelector('.pr').textContent = row.perp_rank;
+    tr.querySelector('.st').textContent = row.status;
+  }
+  setText('construct-verdict', p.verdict);
+  const label = $('stage-label');
+  label.textContent = p.stage;
+  label.dataset.position = String(p.position);
+  label.dataset.positions = String(p.positions);
+  $('stage-prev').disabled = p.positions === 0 || p.position === 0;
+  $('stage-next').disabled = p.positions === 0 || p.position + 1 >= p.positions;
+  $('stage-play').disabled = p.positions === 0;
+}
+
+function renderFamily() {
+  const p = figures.family_panel();
+  if (!p) return;
+  const body = $('family-table').tBodies[0];
+  body.textContent = '';
+  for (const row of p.rows) {
+    const tr = body.insertRow();
+    tr.innerHTML = '<td><span class="swatch"></span> <span class="name"></span></td><td class="s"></td><td class="c"></td><td class="st"></td><td class="f"></td>';
+    tr.querySelector('.swatch').style.background = row.color;
+    tr.querySelector('.name').textContent = row.label;
+    tr.querySelector('.s').textContent = row.s;
+    tr.querySelector('.c').textContent = row.cost;
+    tr.querySelector('.st').textContent = row.status;
+    tr.querySelector('.f').textContent = row.fields;
+  }
+  setText('family-verdict', p.verdict);
+}
+
+function renderReparam() {
+  const p = figures.reparam_panel();
+  if (!p) return;
+  setText('reparam-verdict', p.verdict);
+  fillReadouts($('reparam-readouts'), p.readouts);
+}
+
+function renderPanels() {
+  panelTimer = null;
+  if (!figures || !info) return;
+  const views = page.views();
+  const t0 = performance.now();
+  if (views.includes('critical')) renderCritical();
+  if (views.includes('construct')) renderConstruct();
+  if (views.includes('homotopy')) renderFamily();
+  if (views.includes('reparam')) renderReparam();
+  note('panels', performance.now() - t0);
+}
+
+function schedulePanels() {
+  if (panelTimer === null) panelTimer = setTimeout(renderPanels, running ? PANEL_EVERY_MS : 0);
+}
+
+function setStage(position) {
+  const n = figures.layer_positions();
+  if (n === 0) return;
+  const p = Math.max(0, Math.min(n - 1, position));
+  edit('stage', String(p));
+  figures.set_stage(p);
+  renderConstruct();
+  markDirty('construct');
+}
+
+// Steps through every stage from the current one: the collapsing class slides to its apex.
+function animateStages() {
+  if (stageAnim) { cancelAnimationFrame(stageAnim); stageAnim = null; return; }
+  const n = figures.layer_positions();
+  if (n === 0) return;
+  let from = Number(page.get('stage')) || 0;
+  if (from >= n - 1) from = 0;
+  const move = 700;
+  const hold = 500;
+  let t0 = performance.now();
+  setStage(from);
+  const tick = (now) => {
+    const t = now - t0;
+    if (t < move) {
+      figures.set_stage(from + t / move);
+      draw('construct');
+    } else if (t < move + hold) {
+      if (Number(page.get('stage')) !== from + 1) setStage(from + 1);
+      draw('construct');
+    } else {
+      from += 1;
+      t0 = now;
+      if (from >= n - 1) { stageAnim = null; return; }
+    }
+    stageAnim = requestAnimationFrame(tick);
+  };
+  stageAnim = requestAnimationFrame(tick);
+}
+
 // ---------------------------------------------------------------- editor
 
 function renderEditor() {
@@ -348,6 +602,7 @@ function renderEditor() {
   $('data').value = kind;
   ['N', 'noise', 'Q', 'dim', 'seed', 'h', 'alpha', 'eps', 'smax', 'pair'].forEach((k) => set(k, k));
   $('act').value = page.get('act');
+  $('escape').checked = page.get('escape') === '1';
   $('alpha-value').textContent = page.get('alpha');
   const speed = page.get('speed');
   if (![...$('speed').options].some((o) => o.value === speed)) $('speed').add(new Option(`${speed} s/sec`, speed));
@@ -438,7 +693,7 @@ function afterEdit(key) {
   renderEditor();
   // Reloads only when the scenario or the flows changed.
   scheduleLoad();
-  if (key === 'view') { layoutViews(); sendHeat(); }
+  if (key === 'view') { layoutViews(); sendHeat(); syncFamily(); requestConstruct(); renderPanels(); }
   if (key === 'speed') sendSpeed();
   if (key === 'focus' && info) {
     figures.set_focus(Math.min(page.focus_index(), info.lanes.length - 1));
@@ -501,6 +756,23 @@ function bindUi() {
       if (!edit('view', views.join(','), cb)) cb.checked = true;
     };
   });
+  $('escape').onchange = (e) => edit('escape', e.target.checked ? '1' : '0', e.target);
+  $('inspect').onclick = () => { if (info) post({ type: 'critical', lane: Number($('critical-lane').value) || 0 }); };
+  $('escape-button').onclick = () => {
+    if (!info) return;
+    $('escape-button').disabled = true;
+    manualEscape = Number($('escape-button').dataset.lane) || 0;
+    post({ type: 'escape', lane: manualEscape });
+  };
+  $('use-construct').onclick = () => {
+    const hidden = $('use-construct').dataset.hidden;
+    if (!hidden) return;
+    edit('act', 'relu');
+    edit('net', hidden);
+  };
+  $('stage-prev').onclick = () => setStage((Number(page.get('stage')) || 0) - 1);
+  $('stage-next').onclick = () => setStage((Number(page.get('stage')) || 0) + 1);
+  $('stage-play').onclick = animateStages;
   $('add-layer').onclick = () => {
     const net = page.get('net');
     edit('net', net === 'none' ? '8' : `${net},8`);
