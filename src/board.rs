@@ -191,7 +191,8 @@ pub struct CriticalPanel {
     pub escape: String,
     /// What the slice shows.
     pub slice: String,
-    /// Whether the Escape button applies (the lane is not moving and `∇ₓC ≠ 0`).
+    /// Whether the Escape button applies: the lane is not moving, `∇ₓC ≠ 0`, the Hessian curves
+    /// down along a normal, and no escape was attempted from this point yet.
     pub can_escape: bool,
 }
 
@@ -1230,7 +1231,13 @@ impl Board {
             readouts,
             escape,
             slice,
-            can_escape: r.grad_x_norm > 0.0 && !moving && r.escape.is_none(),
+            // Only where a normal direction curves down and no attempt has been made here yet:
+            // elsewhere the core would answer no_escape, which the panel already says.
+            can_escape: r.grad_x_norm > 0.0
+                && !moving
+                && r.escape.is_none()
+                && r.no_escape.is_none()
+                && r.rayleigh_min.is_some_and(|l| l < 0.0),
         })
     }
 

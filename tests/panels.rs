@@ -644,3 +644,50 @@ fn neural_collapse_is_drawn_for_every_flow_with_the_rate_on_the_adapted_one() {
         .unwrap();
     assert!(text.starts_with("adapted, s = "), "{text}");
 }
+
+#[test]
+fn a_transversally_minimal_rest_point_says_why_there_is_no_escape() {
+    let (mut host, mut board) = (Host::new(), Board::new());
+    load(
+        &mut host,
+        &mut board,
+        &common::preset("shallow-relu-inactive"),
+        json!([{"kind": "adapted"}]),
+    );
+    run_out(&mut host, &mut board);
+    feed(
+        &mut board,
+        host.handle(json!({"id": 3, "type": "critical", "lane": 0, "size": 9}), 0.0),
+    );
+    let r = board.critical_report().unwrap();
+    assert_eq!(r.kind, PointKind::RankLossEquilibrium);
+    assert_eq!((r.rank, r.qn), (6, 8));
+    assert!(r.rayleigh_min.unwrap() > 0.0);
+    let panel = board.critical_panel().unwrap();
+    assert!(
+        panel.escape.starts_with("No escape: no normal perturbation lowers the cost"),
+        "{}",
+        panel.escape
+    );
+    assert!(!panel.can_escape, "the button would only repeat no_escape");
+}
+
+#[test]
+fn the_uniform_collapse_rate_is_drawn_only_where_it_holds() {
+    let (mut host, mut board) = (Host::new(), Board::new());
+    load(
+        &mut host,
+        &mut board,
+        &common::preset("under-stationary"),
+        json!([{"kind": "adapted"}]),
+    );
+    feed(&mut board, host.handle(json!({"id": 2, "type": "step"}), 0.0));
+    let mut clock = ticking();
+    while host.wants_tick() {
+        let r = host.tick(&mut clock);
+        feed(&mut board, r);
+    }
+    let fig = board.collapse_figure();
+    assert!(fig.panels[0].reference.is_none());
+    assert_eq!(fig.panels[0].title, "adapted (rank D < QN: no uniform rate)");
+}

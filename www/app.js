@@ -693,7 +693,8 @@ function afterEdit(key) {
   renderEditor();
   // Reloads only when the scenario or the flows changed.
   scheduleLoad();
-  if (key === 'view') { layoutViews(); sendHeat(); syncFamily(); requestConstruct(); renderPanels(); }
+  // A chosen preset may bring its own views (share::preset_views).
+  if (key === 'view' || key === 'preset') { layoutViews(); sendHeat(); syncFamily(); requestConstruct(); renderPanels(); }
   if (key === 'speed') sendSpeed();
   if (key === 'focus' && info) {
     figures.set_focus(Math.min(page.focus_index(), info.lanes.length - 1));

@@ -351,10 +351,141 @@ await test('editing the network updates K, QN and the regime before anything run
   await context.close();
 });
 
+
+// Pixels of a canvas that are not white, as a fraction (a figure was drawn).
+const inkOf = (page, selector) => page.evaluate((sel) => {
+  const c = document.querySelector(sel);
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i] < 245 || d[i + 1] < 245 || d[i + 2] < 245) n++;
+  return n / (c.width * c.height);
+}, selector);
+const readout = async (page, key) => {
+  const el = page.locator(`[data-testid=readout-${key}]`);
+  return { text: await el.textContent(), value: Number(await el.getAttribute('data-value')) };
+};
+
+await test('trapped preset: the critical panel appears at the rest point and Escape lowers the cost readout', async () => {
+  const { page, context, errors } = await open('#preset=softplus-trapped&flows=standard&escape=0');
+  await waitState(page, ['ready']);
+  assert(!(await page.isChecked('[data-testid=escape-auto]')), 'automatic escape is on despite escape=0');
+  await page.click('[data-testid=play]');
+  await waitState(page, ['paused'], 60000);
+  const lanes = await page.evaluate(() => window.pullback.lanes());
+  assert(lanes[0].status === 'stationary', `the standard flow ended by ${lanes[0].status}`);
+  const c1 = await value(page, 'cost');
+  assert(Math.abs(c1 - 0.5) < 1e-9, `rest cost ${c1}`);
+  // The worker inspects the rest point; the panel fills with the readouts.
+  await page.waitForFunction(() => document.querySelector('[data-testid=readout-rank]'), null, { timeout: 30000 });
+  assert(await page.isVisible('[data-testid=critical-panel]'), 'the critical panel did not appear');
+  const rank = await readout(page, 'rank');
+  const dim = await readout(page, 'dimension');
+  const proj = await readout(page, 'proj');
+  const grad = await readout(page, 'grad');
+  assert(rank.text === '3 of QN = 4', `r: ${rank.text}`);
+  assert(dim.text === '9 − 3 = 6', `K − r: ${dim.text}`);
+  assert(Math.abs(grad.value - 0.5) < 1e-9, `|∇ₓC| = ${grad.value}`);
+  assert(proj.value <= 1e-6 * grad.value, `|𝒫∇ₓC| = ${proj.value}`);
+  const verdict = await page.textContent('[data-testid=critical-verdict]');
+  assert(verdict.startsWith('θ* is a rank-loss equilibrium'), verdict);
+  await page.locator('[data-testid=critical-panel]').scrollIntoViewIfNeeded();
+  await page.waitForTimeout(500);
+  const ink = await inkOf(page, 'figure[data-view=critical] canvas');
+  assert(ink > 0.3, `the slice heatmap is blank: ink ${ink}`);
+  // Escape: one step along the normal bundle lowers the cost readout.
+  assert(await page.isEnabled('[data-testid=escape]'), 'the Escape button is disabled at the rest point');
+  await page.click('[data-testid=escape]');
+  await page.waitForFunction((c) => Number(document.querySelector('[data-testid=cost]').dataset.value) < c, c1);
+  const c2 = await value(page, 'cost');
+  figures.escapeCost = [c1, c2];
+  assert(Math.abs(c2 - 0.4861177) < 1e-6, `cost after the escape: ${c2}`);
+  await page.waitForFunction(() => document.querySelector('[data-testid=critical-escape]').textContent.startsWith('Escape at s ='));
+  await page.screenshot({ path: path.join(artifacts, 'critical-panel.png'), fullPage: true });
+  // Playing on fits XOR; the automatic toggle writes escape=1 into the link.
+  await page.click('[data-testid=play]');
+  await waitState(page, ['paused'], 60000);
+  assert(await value(page, 'cost') <= 1e-8, `after the escape the flow did not reach ε: ${await value(page, 'cost')}`);
+  await page.check('[data-testid=escape-auto]');
+  await page.waitForFunction(() => location.hash.includes('escape=1'));
+  assert(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+  await context.close();
+});
+
+await test('constructive minimizer: C = 0 to display precision, the flows stay above; the layer view steps through Q + 1 stages', async () => {
+  const { page, context, errors } = await open('#preset=non-approximability&flows=adapted,gd&h=0.5&view=cost,construct');
+  await waitState(page, ['ready']);
+  await page.waitForFunction(() => document.querySelector('[data-testid=readout-construct-cost]'), null, { timeout: 30000 });
+  const cc = await readout(page, 'construct-cost');
+  assert(cc.text === '0.000000', `constructive cost readout: ${cc.text}`);
+  assert(cc.value <= 1e-20, `constructive cost ${cc.value}`);
+  await page.click('[data-testid=play]');
+  await page.waitForTimeout(3000);
+  const rows = await page.$$eval('[data-testid=construct-table] tbody tr', (trs) => trs.map((tr) => ({
+    name: tr.querySelector('.name').textContent, c: Number(tr.querySelector('.c').dataset.value), text: tr.querySelector('.c').textContent,
+  })));
+  assert(rows.length === 3 && rows[0].text === '0.000000', JSON.stringify(rows));
+  for (const r of rows.slice(1)) assert(r.c > 1e-3 && r.text !== '0.000000', `${r.name} at C = ${r.c}`);
+  figures.constructiveRows = rows.map((r) => `${r.name}: ${r.text}`);
+  // Step through the layers: Q + 1 = 4 stages (inputs, then after each hidden layer), then the
+  // output layer.
+  await page.locator('[data-testid=construct-panel]').scrollIntoViewIfNeeded();
+  const label = () => page.evaluate(() => {
+    const l = document.querySelector('[data-testid=stage-label]');
+    return { text: l.textContent, position: Number(l.dataset.position), positions: Number(l.dataset.positions) };
+  });
+  let l = await label();
+  assert(l.position === 0 && l.positions === 5, JSON.stringify(l));
+  const seen = [l.text];
+  for (let i = 1; i < 5; i++) {
+    await page.click('[data-testid=stage-next]');
+    await page.waitForFunction((k) => Number(document.querySelector('[data-testid=stage-label]').dataset.position) === k, i);
+    seen.push((await label()).text);
+  }
+  for (let k = 0; k < 4; k++) assert(seen[k].startsWith(`stage ${k} of 3`), `stage ${k}: ${seen[k]}`);
+  assert(seen[4].startsWith('output layer (5 of 5)'), seen[4]);
+  assert(await page.isDisabled('[data-testid=stage-next]'), 'next is enabled after the last stage');
+  await page.waitForFunction(() => location.hash.includes('stage=4'));
+  await page.waitForTimeout(400);
+  assert(await inkOf(page, 'figure[data-view=construct] canvas') > 0.02, 'the layer view is blank');
+  await page.click('[data-testid=stage-prev]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=stage-label]').dataset.position) === 3);
+  // Another network: the panel names the widths needed, and one click restores them.
+  await page.fill('#layers input >> nth=0', '5');
+  await page.waitForFunction(() => !document.querySelector('[data-testid=use-construct]').hidden, null, { timeout: 30000 });
+  const arch = await page.textContent('[data-testid=construct-arch]');
+  assert(arch.includes('needs ReLU and widths [2, 2, 2, 2, 3]'), arch);
+  await page.click('[data-testid=use-construct]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=use-construct]').hidden, null, { timeout: 30000 });
+  assert((await page.evaluate(() => location.hash)).includes('net=2,2,2'), 'the architecture was not restored');
+  assert(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+  await context.close();
+});
+
+await test('outputs against t and the homotopy family: the adapted flow stays on the straight line', async () => {
+  const { page, context, errors } = await open('#preset=over-smooth&flows=adapted,standard&view=reparam,homotopy&speed=20');
+  await waitState(page, ['ready']);
+  await page.click('[data-testid=play]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=s]').dataset.value) > 30, null, { timeout: 60000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid=readout-offline-adapted]'));
+  const a = await readout(page, 'offline-adapted');
+  const s = await readout(page, 'offline-standard');
+  figures.offTheLine = { adapted: a.value, standard: s.value };
+  assert(a.value < 1e-6, `adapted off the straight interpolation by ${a.value}`);
+  assert(s.value > 1e-2, `standard off it by only ${s.value}`);
+  const rows = await page.$$eval('[data-testid=family-table] tbody tr', (trs) => trs.map((tr) => tr.querySelector('.name').textContent));
+  assert(rows.length === 5 && rows[0] === 'α = 0 (standard)' && rows[4] === 'α = 1 (adapted)', rows.join(', '));
+  assert(await inkOf(page, 'figure[data-view=homotopy] canvas') > 0.02, 'the homotopy figure is blank');
+  // Hiding the view stops the family in the worker.
+  await page.uncheck('input.view[value=homotopy]');
+  await page.waitForTimeout(300);
+  assert(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+  await context.close();
+});
+
 await test('30 s run with every flow and view: no main-thread task over 100 ms, no console error', async () => {
   const { page, context, errors } = await open(
-    '#preset=over-smooth&flows=adapted,standard,gd,homotopy&speed=4&view=cost,outputs,spectrum,boundary,collapse',
-    { viewport: { width: 1400, height: 2400 }, longtasks: true },
+    '#preset=over-smooth&flows=adapted,standard,gd,homotopy&speed=4&view=cost,outputs,spectrum,boundary,collapse,singular,reparam,homotopy,critical,construct',
+    { viewport: { width: 1400, height: 5200 }, longtasks: true },
   );
   await waitState(page, ['ready']);
   // Let the first drawing of every figure settle, then time the run alone.
