@@ -657,7 +657,10 @@ fn a_transversally_minimal_rest_point_says_why_there_is_no_escape() {
     run_out(&mut host, &mut board);
     feed(
         &mut board,
-        host.handle(json!({"id": 3, "type": "critical", "lane": 0, "size": 9}), 0.0),
+        host.handle(
+            json!({"id": 3, "type": "critical", "lane": 0, "size": 9}),
+            0.0,
+        ),
     );
     let r = board.critical_report().unwrap();
     assert_eq!(r.kind, PointKind::RankLossEquilibrium);
@@ -665,7 +668,9 @@ fn a_transversally_minimal_rest_point_says_why_there_is_no_escape() {
     assert!(r.rayleigh_min.unwrap() > 0.0);
     let panel = board.critical_panel().unwrap();
     assert!(
-        panel.escape.starts_with("No escape: no normal perturbation lowers the cost"),
+        panel
+            .escape
+            .starts_with("No escape: no normal perturbation lowers the cost"),
         "{}",
         panel.escape
     );
@@ -681,7 +686,10 @@ fn the_uniform_collapse_rate_is_drawn_only_where_it_holds() {
         &common::preset("under-stationary"),
         json!([{"kind": "adapted"}]),
     );
-    feed(&mut board, host.handle(json!({"id": 2, "type": "step"}), 0.0));
+    feed(
+        &mut board,
+        host.handle(json!({"id": 2, "type": "step"}), 0.0),
+    );
     let mut clock = ticking();
     while host.wants_tick() {
         let r = host.tick(&mut clock);
@@ -689,5 +697,8 @@ fn the_uniform_collapse_rate_is_drawn_only_where_it_holds() {
     }
     let fig = board.collapse_figure();
     assert!(fig.panels[0].reference.is_none());
-    assert_eq!(fig.panels[0].title, "adapted (rank D < QN: no uniform rate)");
+    assert_eq!(
+        fig.panels[0].title,
+        "adapted (rank D < QN: no uniform rate)"
+    );
 }
