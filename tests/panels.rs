@@ -702,3 +702,55 @@ fn the_uniform_collapse_rate_is_drawn_only_where_it_holds() {
         "adapted (rank D < QN: no uniform rate)"
     );
 }
+
+#[test]
+fn the_construction_is_refused_politely_when_too_large_or_inconsistent() {
+    let spec = pullback::data::DataSpec::Clusters {
+        n: 2000,
+        classes: 4,
+        dim: 2,
+        separation: 4.0,
+        noise: 0.3,
+    };
+    let data = pullback::data::Dataset::from_spec(&spec, 1).unwrap();
+    let net =
+        pullback::net::Mlp::new(&[2, 3, 3, 3, 3, 4], pullback::net::Activation::Relu).unwrap();
+    let model = pullback::flow::Model::new(net, data).unwrap();
+    let (r, bulk) = pullback::inspect::construction_report(&model, 1e-10);
+    assert!(bulk.is_empty() && r.stages == 0);
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .starts_with("N·C = 2000·4 exceeds 6000"),
+        "{:?}",
+        r.error
+    );
+    // A report whose cuts do not match its stages is an error on the page, not a panic.
+    let (mut host, mut board) = (Host::new(), Board::new());
+    load(
+        &mut host,
+        &mut board,
+        &common::preset("constructive"),
+        json!([{"kind": "adapted"}]),
+    );
+    let r = host.handle(json!({"id": 2, "type": "construct"}), 0.0);
+    let FromWorker::Construction { report, .. } = &r[0].msg else {
+        panic!()
+    };
+    let mut bad = report.clone();
+    bad.cuts.pop();
+    let e = board.apply_construction(bad, &r[0].bulk).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("report.cuts: 2 cuts for 4 stages"),
+        "{e}"
+    );
+    let e = board
+        .apply_construction(report.clone(), &r[0].bulk[1..])
+        .unwrap_err();
+    assert!(e.to_string().starts_with("bulk: expected"), "{e}");
+    assert!(board
+        .apply_construction(report.clone(), &r[0].bulk)
+        .unwrap());
+}
