@@ -1336,7 +1336,21 @@ impl Board {
                     rel(r.k, r.qn),
                     r.qn
                 );
-                if floor.is_finite() {
+                if floor.is_finite() && info.c0 <= 1e-12 {
+                    v.push_str(&format!(
+                        " The flows start at θ_c itself (this scenario's init is the \
+                         construction, C(0) = {}) and stay there: a zero-cost minimizer is a \
+                         rest point of every flow. Start them at random (preset \
+                         non-approximability) to see them stall above it.",
+                        fmt_s(info.c0)
+                    ));
+                } else if floor.is_finite() && floor <= 1e-9 {
+                    v.push_str(&format!(
+                        " A flow has reached C = {} here: Thm 5.1 says that underparametrized rest \
+                         points generically have C > 0, not that every orbit avoids zero.",
+                        fmt_s(floor)
+                    ));
+                } else if floor.is_finite() {
                     v.push_str(&format!(
                         " The flows from a random θ₀ on the same network stay above it (lowest C \
                          now {floor:.6}): where an underparametrized flow comes to rest, \

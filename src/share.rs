@@ -521,12 +521,26 @@ impl Settings {
         Ok(s)
     }
 
-    /// Switches to preset `name`, keeping the page settings (flows, speed, …) and adding the
-    /// views that show what the preset is about ([`preset_views`]).
+    /// Switches to preset `name`, keeping the page settings (flows, speed, …), dropping the
+    /// views the previous preset brought and adding the ones that show what this one is about
+    /// ([`preset_views`]).
     ///
     /// Errors: no such preset (`preset`).
     pub fn choose_preset(&mut self, name: &str) -> Result<()> {
         let p = presets::find(name).ok_or_else(|| unknown_preset(name))?;
+        let old = self.preset.as_deref().map_or(&[][..], preset_views);
+        let kept: Vec<View> = self
+            .views
+            .iter()
+            .copied()
+            .filter(|v| !old.contains(v))
+            .collect();
+        // Never leave the page without a view.
+        self.views = if kept.is_empty() {
+            View::DEFAULT.to_vec()
+        } else {
+            kept
+        };
         self.preset = Some(p.name.into());
         self.scenario = p.scenario;
         for v in preset_views(p.name) {

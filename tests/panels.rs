@@ -753,4 +753,9 @@ fn the_construction_is_refused_politely_when_too_large_or_inconsistent() {
     assert!(board
         .apply_construction(report.clone(), &r[0].bulk)
         .unwrap());
+    // On the constructive preset the flows start at θ_c: the verdict says so instead of
+    // claiming that they stall above it.
+    let v = board.construct_panel().unwrap().verdict;
+    assert!(v.contains("The flows start at θ_c itself"), "{v}");
+    assert!(!v.contains("stay above"), "{v}");
 }

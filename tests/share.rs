@@ -250,8 +250,15 @@ fn presets_bring_the_views_that_show_them() {
             View::Critical
         ]
     );
-    let s = Settings::from_preset("non-approximability").unwrap();
+    let mut s = Settings::from_preset("non-approximability").unwrap();
     assert!(s.views.contains(&View::Construct));
+    // Switching presets drops the views the previous one brought.
+    s.choose_preset("softplus-trapped").unwrap();
+    assert!(!s.views.contains(&View::Construct));
+    assert!(s.views.contains(&View::Critical) && s.views.contains(&View::Singular));
+    s.set("view", "critical").unwrap();
+    s.choose_preset("over-smooth").unwrap();
+    assert_eq!(s.views, View::DEFAULT.to_vec(), "never without a view");
     let s = Settings::from_preset("under-stationary").unwrap();
     assert!(s.views.contains(&View::Homotopy));
     // A link's own view= wins.
