@@ -667,7 +667,8 @@ impl Board {
                 .enumerate()
                 .map(|(k, p)| (p.s, k as f64))
                 .collect::<Vec<_>>(),
-            MAX_CURVE_POINTS,
+            // Up to 32 curves: half the points of a single curve each keeps the draw cheap.
+            MAX_CURVE_POINTS / 2,
         );
         for k in 0..info.sv {
             fig.sigmas.push(

@@ -95,7 +95,10 @@ pub fn draw<DB: DrawingBackend>(
             })
             .label_style(look.font(11.0))
             .axis_desc_style(look.font(12.0))
-            .y_labels(6)
+            .y_labels(if small { 5 } else { 8 })
+            .x_labels(if small { 5 } else { 10 })
+            // Several panels redraw while running: fewer minor grid lines keep each draw cheap.
+            .max_light_lines(if small { 1 } else { 4 })
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .light_line_style(RGBColor(238, 238, 238))
             .draw()
