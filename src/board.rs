@@ -35,6 +35,10 @@ pub const MAX_TRAIL_POINTS: usize = 120;
 /// Most classes drawn on the neural-collapse figure.
 pub const MAX_COLLAPSE_CLASSES: usize = 8;
 
+/// Below this, `max_β |V_β|/|V_β(θ₀)|` at a rest point counts as "every field vanishes" (the
+/// flows stop at `μ ≤ 1e-9`, which leaves ratios of about 1e-9 … 1e-6).
+pub const FIELDS_VANISH: f64 = 1e-5;
+
 /// The data at one stage of the construction, as points in the plane.
 type Stage = Vec<(f64, f64)>;
 
@@ -1098,15 +1102,22 @@ impl Board {
                 "θ* is a rank-loss equilibrium (Lemma 3.2, Thm 4.2): rank D = {} < QN = {} and \
                  |𝒫∇ₓC| = {} ≤ {:.0e}·|∇ₓC| while ∇ₓC ≠ 0, so the standard and the adapted flow \
                  are both at rest at C = {} > 0. The points where g_α = ∂C/∂θ_α = 0 for {} \
-                 independent columns of D form M_crit, of dimension K − r = {}; only a jump \
-                 leaves it: the escape along its normal bundle (4.15)–(4.17).",
+                 independent columns of D form M_crit, of dimension {}; only a jump leaves it: \
+                 the escape along its normal bundle (4.15)–(4.17).",
                 r.rank,
                 r.qn,
                 fmt_s(r.proj_grad_norm),
                 r.equilibrium_rtol,
                 fmt_g(r.cost),
                 r.rank,
-                r.dimension
+                if r.normal_rank == r.rank {
+                    format!("K − r = {}", r.dimension)
+                } else {
+                    format!(
+                        "K − {} = {} (the normals ∇θ g_α have rank {} < r)",
+                        r.normal_rank, r.dimension, r.normal_rank
+                    )
+                }
             ),
             PointKind::ConstrainedEquilibrium => format!(
                 "θ* is an underparametrized rest point (Thm 5.1), not a rank loss: rank D = K = {} \
@@ -1449,20 +1460,33 @@ impl Board {
         } else {
             let alphas: Vec<String> = rest.iter().map(|(a, _)| format!("{a}")).collect();
             let costs: Vec<String> = rest.iter().map(|(_, c)| format!("{c:.7}")).collect();
-            format!(
-                "At the rest points of α = {} (C = {}), every homotopy field vanishes: \
-                 max over β ∈ {{{}}} of |V_β|/|V_β(θ₀)| ≤ {}. V_β = (1−β)V₀ + βV₁ and \
-                 V₀ = −Dᵀ𝒫∇ₓC, V₁ = −D⁺𝒫∇ₓC are zero exactly where 𝒫∇ₓC = 0: the equilibria \
-                 coincide; only the paths to them differ.",
-                alphas.join(", "),
-                costs.join(", "),
-                h.members
-                    .iter()
-                    .map(|m| format!("{}", m.alpha))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                fmt_s(rest_max)
-            )
+            let betas = h
+                .members
+                .iter()
+                .map(|m| format!("{}", m.alpha))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if rest_max <= FIELDS_VANISH {
+                format!(
+                    "At the rest points of α = {} (C = {}), every homotopy field vanishes: \
+                     max over β ∈ {{{betas}}} of |V_β|/|V_β(θ₀)| ≤ {}. V_β = (1−β)V₀ + βV₁ and \
+                     V₀ = −Dᵀ𝒫∇ₓC, V₁ = −D⁺𝒫∇ₓC are zero exactly where 𝒫∇ₓC = 0: the \
+                     equilibria coincide; only the paths to them differ.",
+                    alphas.join(", "),
+                    costs.join(", "),
+                    fmt_s(rest_max)
+                )
+            } else {
+                format!(
+                    "The members α = {} stopped as stationary (C = {}), but there max over \
+                     β ∈ {{{betas}}} of |V_β|/|V_β(θ₀)| is {}: not every field is small at these \
+                     end points (the stop is on the speed of the outputs, μ; rank changes can \
+                     stop a flow short of an equilibrium).",
+                    alphas.join(", "),
+                    costs.join(", "),
+                    fmt_s(rest_max)
+                )
+            }
         };
         Some(FamilyPanel { rows, verdict })
     }
@@ -1500,7 +1524,8 @@ impl Board {
             Some((w, true)) => format!(
                 "With t = 1 − e^(−s/N), the full-rank adapted flow gives x̲(t) = (1−t)x̲(0) + t·y̲: \
                  the straight interpolation. Measured over {samples}: the adapted flow stays \
-                 within {} of it (relative to |x̲(0) − y̲|, integration error), the others leave it.",
+                 within {} of it (relative to |x̲(0) − y̲|: integration error); the readouts give \
+                 every flow's largest distance so far.",
                 fmt_s(w)
             ),
             Some((w, false)) => format!(
