@@ -17,6 +17,7 @@ pub mod critical;
 pub mod data;
 pub mod diagnostics;
 pub mod error;
+pub mod fast;
 pub mod flow;
 pub mod hessian;
 pub mod integrate;
