@@ -12,6 +12,7 @@
 //! frames and a [`scenario::Trace`].
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod construct;
 pub mod critical;
 pub mod data;
