@@ -38,7 +38,7 @@ pub const KAPPA_FAST: f64 = 1e14;
 pub const RANK_MARGIN: f64 = 100.0;
 /// Refinement stops once `|r| ≤ REFINE_TARGET·|∇ₓC|` (the SVD path's own residual is
 /// `≈ ε·κ(D)·|∇ₓC|`), or when two steps in a row fail to halve it (the rounding floor).
-pub const REFINE_TARGET: f64 = 1e-13;
+pub const REFINE_TARGET: f64 = 1e-12;
 /// At most this many refinement steps (conjugate-gradient steps after the first).
 pub const MAX_REFINE: u32 = 12;
 /// A fast solve is accepted only with `|r| ≤ ACCEPT_RESIDUAL·|∇ₓC|` (overparametrized), or a

@@ -165,6 +165,15 @@ pub fn gemm(alpha: f64, a: MatRef, b: MatRef, beta: f64, c: &mut [f64], ldc: usi
 }
 
 fn gemm_serial(alpha: f64, a: MatRef, b: MatRef, beta: f64, c: &mut [f64], ldc: usize) {
+    // matrixmultiply's f64 kernel for wasm32 is scalar (its SIMD kernel is f32 only).
+    #[cfg(target_arch = "wasm32")]
+    packed::gemm(alpha, a, b, beta, c, ldc);
+    #[cfg(not(target_arch = "wasm32"))]
+    gemm_matrixmultiply(alpha, a, b, beta, c, ldc);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn gemm_matrixmultiply(alpha: f64, a: MatRef, b: MatRef, beta: f64, c: &mut [f64], ldc: usize) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;
@@ -196,6 +205,97 @@ fn gemm_serial(alpha: f64, a: MatRef, b: MatRef, beta: f64, c: &mut [f64], ldc: 
             1,
             ldc as isize,
         );
+    }
+}
+
+/// A packed matrix product with a `4 × 4` register tile in plain Rust, for targets where
+/// matrixmultiply has no vector kernel (wasm32: LLVM maps the tile's columns to `f64x2` with
+/// `simd128`). Its buffers live in a thread-local and are reused: no allocation per call.
+pub mod packed {
+    use super::MatRef;
+    use std::cell::RefCell;
+
+    const MR: usize = 4;
+    const NR: usize = 4;
+    const KC: usize = 256;
+
+    thread_local! {
+        static BUFS: RefCell<(Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    }
+
+    /// `C ← α·A·B + β·C` (same contract as [`super::gemm`], one thread).
+    pub fn gemm(alpha: f64, a: MatRef, b: MatRef, beta: f64, c: &mut [f64], ldc: usize) {
+        let (m, k, n) = (a.rows, a.cols, b.cols);
+        if m == 0 || n == 0 {
+            return;
+        }
+        for j in 0..n {
+            let col = &mut c[j * ldc..j * ldc + m];
+            if beta == 0.0 {
+                col.fill(0.0);
+            } else if beta != 1.0 {
+                col.iter_mut().for_each(|v| *v *= beta);
+            }
+        }
+        if k == 0 || alpha == 0.0 {
+            return;
+        }
+        BUFS.with(|bufs| {
+            let (ap, bp) = &mut *bufs.borrow_mut();
+            let panels = m.div_ceil(MR);
+            for p0 in (0..k).step_by(KC) {
+                let kb = KC.min(k - p0);
+                // A[:, p0..p0+kb] as MR-row panels, each kb × MR row-major (zero-padded).
+                ap.clear();
+                ap.resize(panels * kb * MR, 0.0);
+                for (pi, panel) in ap.chunks_exact_mut(kb * MR).enumerate() {
+                    let i0 = pi * MR;
+                    let rows = MR.min(m - i0);
+                    for p in 0..kb {
+                        let base = (i0 * a.rs) + (p0 + p) * a.cs;
+                        for ii in 0..rows {
+                            panel[p * MR + ii] = a.data[base + ii * a.rs];
+                        }
+                    }
+                }
+                for j0 in (0..n).step_by(NR) {
+                    let cols = NR.min(n - j0);
+                    bp.clear();
+                    bp.resize(kb * NR, 0.0);
+                    for p in 0..kb {
+                        let base = (p0 + p) * b.rs + j0 * b.cs;
+                        for jj in 0..cols {
+                            bp[p * NR + jj] = b.data[base + jj * b.cs];
+                        }
+                    }
+                    for (pi, panel) in ap.chunks_exact(kb * MR).enumerate() {
+                        let acc = tile(panel, bp);
+                        let i0 = pi * MR;
+                        let rows = MR.min(m - i0);
+                        for (jj, accj) in acc.iter().enumerate().take(cols) {
+                            let col = &mut c[(j0 + jj) * ldc + i0..(j0 + jj) * ldc + i0 + rows];
+                            for (cv, av) in col.iter_mut().zip(accj) {
+                                *cv += alpha * av;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// `Σ_p a[p]·b[p]ᵀ` over packed panels: four accumulator columns of four rows each.
+    #[inline(always)]
+    fn tile(a: &[f64], b: &[f64]) -> [[f64; MR]; NR] {
+        let mut acc = [[0.0f64; MR]; NR];
+        for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
+            for (accj, &bj) in acc.iter_mut().zip(bp) {
+                for (x, &ai) in accj.iter_mut().zip(ap) {
+                    *x += ai * bj;
+                }
+            }
+        }
+        acc
     }
 }
 
@@ -480,6 +580,28 @@ mod tests {
         );
         let got = DMatrix::from_column_slice(19, 23, &c);
         assert!((got - want).amax() < 1e-12);
+    }
+
+    #[test]
+    fn packed_gemm_matches_matrixmultiply() {
+        let mut rng = crate::rng::Rng::new(4);
+        for (m, k, n) in [(1, 1, 1), (5, 3, 7), (37, 300, 19), (64, 17, 65)] {
+            let a = DMatrix::from_fn(k, m, |_, _| rng.normal());
+            let b = DMatrix::from_fn(k, n, |_, _| rng.normal());
+            let c0 = DMatrix::from_fn(m, n, |_, _| rng.normal());
+            let want = a.transpose() * &b * 0.7 + &c0 * 0.3;
+            let mut c = c0.as_slice().to_vec();
+            packed::gemm(
+                0.7,
+                MatRef::col_major(a.as_slice(), k, m, k).t(),
+                MatRef::col_major(b.as_slice(), k, n, k),
+                0.3,
+                &mut c,
+                m,
+            );
+            let got = DMatrix::from_column_slice(m, n, &c);
+            assert!((got - want).amax() < 1e-12, "{m}×{k}×{n}");
+        }
     }
 
     #[test]
