@@ -32,5 +32,10 @@ pub mod rng;
 pub mod scenario;
 pub mod session;
 pub mod tagged;
+/// The benchmark's wasm export. When `src/web/mod.rs` exists (the page's glue), this belongs there
+/// as `pub mod bench;` and this item goes.
+#[cfg(target_arch = "wasm32")]
+#[path = "web/bench.rs"]
+pub mod web_bench;
 
 pub use error::{Error, Result};
