@@ -11,8 +11,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Below this many multiply-adds a product stays on one thread: spawning costs ~20 µs.
-pub const PAR_MIN_FMA: usize = 1 << 21;
+/// Below this many multiply-adds a product stays on one thread: spawning a scoped thread costs
+/// tens of µs, and at the M scenario's sizes (a few 1e6) two threads measured slower than one.
+pub const PAR_MIN_FMA: usize = 1 << 24;
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
@@ -300,7 +301,7 @@ pub mod packed {
 }
 
 /// Column block width of [`syrk_lower`] and the recursion floor of [`cholesky_lower`].
-const BLOCK: usize = 64;
+const BLOCK: usize = 32;
 
 /// Lower triangle of `C ← α·AᵀA + β·C` for `A` (`k × n`, any strides) and a column-major `C`
 /// (`n × n`, leading dimension `ldc`): the Gram matrix of the columns of `A`.
@@ -396,7 +397,7 @@ pub fn cholesky_lower(a: &mut [f64], n: usize, lda: usize) -> Result<(), NotPosi
 }
 
 fn chol_rec(a: &mut [f64], n: usize, lda: usize, offset: usize) -> Result<(), NotPositiveDefinite> {
-    if n <= BLOCK / 2 {
+    if n <= BLOCK {
         return chol_unblocked(a, n, lda, offset);
     }
     let n1 = n / 2;
