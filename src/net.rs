@@ -169,7 +169,10 @@ pub fn tanh(x: f64) -> f64 {
     const C2: f64 = 1.4286068203094173e-6;
     // Adding 1.5·2^52 rounds to an integer that then sits in the low mantissa bits.
     const SHIFT: f64 = 6_755_399_441_055_744.0;
-    let a = x.abs().min(22.0);
+    // Not `min`: on wasm32 that is a call to fmin (f64.min propagates NaN, Rust's min does not),
+    // which also stops the loop from vectorizing. NaN is handled at the end.
+    let a = x.abs();
+    let a = if a < 22.0 { a } else { 22.0 };
     let s = x * x;
     let num_s = x * s * ((TP[0] * s + TP[1]) * s + TP[2]);
     let den_s = ((s + TQ[0]) * s + TQ[1]) * s + TQ[2];
