@@ -311,7 +311,7 @@ mod tests {
             let u = fast.theta_vectors().columns(0, r);
             let v = fast.output_vectors().columns(0, r);
             let s = DMatrix::from_diagonal(&nalgebra::DVector::from_column_slice(&fast.sigma[..r]));
-            assert!((&u * s * v.transpose() - &dt).amax() <= 1e-12 * smax);
+            assert!((u * s * v.transpose() - &dt).amax() <= 1e-12 * smax);
             assert!((u.transpose() * u - DMatrix::identity(r, r)).amax() <= 1e-12);
             assert!((v.transpose() * v - DMatrix::identity(r, r)).amax() <= 1e-12);
         }
