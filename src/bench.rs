@@ -766,22 +766,34 @@ impl BenchReport {
         if !self.kernels.is_empty() {
             s.push_str("dense kernels at θ₀ (median):\n");
             for k in &self.kernels {
+                let chol = if k.cholesky_seconds.is_finite() {
+                    format!(
+                        "{:.3e} s ({:.2} GFLOP/s)",
+                        k.cholesky_seconds, k.cholesky_gflops
+                    )
+                } else {
+                    "n/a (the NTK is not numerically positive definite)".into()
+                };
                 s.push_str(&format!(
-                    "  {:<3} structured NTK {:.3e} s ({:.2} GFLOP/s), Cholesky {:.3e} s ({:.2} GFLOP/s)\n",
-                    k.scenario, k.ntk_seconds, k.ntk_gflops, k.cholesky_seconds, k.cholesky_gflops
+                    "  {:<3} structured NTK {:.3e} s ({:.2} GFLOP/s), Cholesky {chol}\n",
+                    k.scenario, k.ntk_seconds, k.ntk_gflops
                 ));
             }
         }
         for c in &self.matrix_free {
             s.push_str(&format!(
-                "matrix-free CG on {}: {} iterations, {:.3} s, residual {:.1e} (target {:.0e}{}), |Dᵀa − Cholesky| {:.1e} relative\n",
+                "matrix-free CG on {}: {} iterations, {:.3} s, residual {:.1e} (target {:.0e}{}){}\n",
                 c.scenario,
                 c.iterations,
                 c.seconds,
                 c.residual,
                 c.rtol,
                 if c.converged { "" } else { ", not reached" },
-                c.rel_diff_vs_cholesky
+                if c.rel_diff_vs_cholesky.is_finite() {
+                    format!(", |v − v_Cholesky| {:.1e} relative", c.rel_diff_vs_cholesky)
+                } else {
+                    String::new()
+                }
             ));
         }
         for m in &self.memory {

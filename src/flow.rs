@@ -22,8 +22,8 @@ fn check_dense(qn: usize, k: usize, what: &str) -> Result<()> {
     let entries = qn.saturating_mul(k);
     if entries > DENSE_LIMIT {
         return Err(Error::TooLarge(format!(
-            "the dense Jacobian D would be QN × K = {qn} × {k} = {entries} entries ({:.1} GB), \
-             which {what} needs; the dense path allows {DENSE_LIMIT} entries: use fewer points or \
+            "the dense Jacobian D would be QN × K = {qn} × {k} = {entries} entries ({:.1} GB): \
+             {what} need it, and the dense path allows {DENSE_LIMIT} entries; use fewer points or \
              a smaller network",
             entries as f64 * 8e-9
         )));
@@ -310,7 +310,12 @@ impl Workspace {
             let net = self.net.as_ref().ok_or_else(|| {
                 Error::State("no evaluation point yet (call forward or evaluate)".into())
             })?;
-            check_dense(self.grad_x.len(), net.k(), "this computation")?;
+            check_dense(
+                self.grad_x.len(),
+                net.k(),
+                "the SVD diagnostics (samples: rank, σ, 𝒫∇ₓC), rank-revealing solves and the \
+                 critical-point analysis",
+            )?;
             net.jacobian_t_into(&self.theta, &self.fw, &mut self.dt);
             self.dt_valid = true;
         }

@@ -317,10 +317,7 @@ pub fn syrk_lower(alpha: f64, a: MatRef, beta: f64, c: &mut [f64], ldc: usize) {
         ldc >= n && (n - 1) * ldc + n <= c.len(),
         "syrk: C too small"
     );
-    let blocks: Vec<(usize, usize)> = (0..n)
-        .step_by(BLOCK)
-        .map(|j0| (j0, BLOCK.min(n - j0)))
-        .collect();
+    let blocks = || (0..n).step_by(BLOCK).map(|j0| (j0, BLOCK.min(n - j0)));
     let work = n * n * a.rows.max(1) / 2;
     let t = threads();
     // Each column block writes rows j0..n of its own columns: disjoint slices of C.
@@ -331,20 +328,20 @@ pub fn syrk_lower(alpha: f64, a: MatRef, beta: f64, c: &mut [f64], ldc: usize) {
         let off = j0 * ldc + j0 - base;
         gemm_serial(alpha, ai, bj, beta, &mut c[off..], ldc);
     };
-    if t > 1 && work >= PAR_MIN_FMA && blocks.len() >= 2 {
+    if t > 1 && work >= PAR_MIN_FMA && n > BLOCK {
         // Balance by work (block j costs ∝ rows below it): contiguous runs of blocks per thread.
-        let cost: Vec<usize> = blocks.iter().map(|&(j0, w)| (n - j0) * w).collect();
+        let cost: Vec<usize> = blocks().map(|(j0, w)| (n - j0) * w).collect();
         let total: usize = cost.iter().sum();
         let mut parts: Vec<Vec<(usize, usize)>> = vec![vec![]];
         let mut acc = 0;
-        for (blk, cst) in blocks.iter().zip(&cost) {
+        for (blk, cst) in blocks().zip(&cost) {
             if acc >= total * parts.len() / t
                 && parts.len() < t
                 && !parts.last().unwrap().is_empty()
             {
                 parts.push(vec![]);
             }
-            parts.last_mut().unwrap().push(*blk);
+            parts.last_mut().unwrap().push(blk);
             acc += cst;
         }
         let mut jobs = Vec::with_capacity(parts.len());
@@ -372,7 +369,7 @@ pub fn syrk_lower(alpha: f64, a: MatRef, beta: f64, c: &mut [f64], ldc: usize) {
         }
         run_jobs(jobs);
     } else {
-        for (j0, w) in blocks {
+        for (j0, w) in blocks() {
             one(c, j0, w, 0);
         }
     }
