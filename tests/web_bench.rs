@@ -30,7 +30,10 @@ fn bench_run_reports_from_the_browser() {
     }
     let adapted = &rows[1];
     assert_eq!(adapted["flow"], "adapted");
-    assert!(adapted["paths"]["cholesky"].as_u64().unwrap() > 0, "{adapted}");
+    assert!(
+        adapted["paths"]["cholesky"].as_u64().unwrap() > 0,
+        "{adapted}"
+    );
     assert_eq!(adapted["paths"]["fallbacks"], 0);
     let mem = &r["memory"][0];
     assert_eq!(mem["before"], mem["after"], "wasm memory grew: {mem}");
