@@ -3,13 +3,33 @@
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::fast::{Fallback, FastSolver, SolveInfo, SolvePath, Solver};
+use crate::kernels::{self, MatRef};
 use crate::linalg::{self, JacobianSvd};
 use crate::net::{Forward, Mlp};
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
-/// Largest number of entries `QN · K` the dense Jacobian path accepts (8 bytes each: 400 MB).
+/// Largest number of entries `QN · K` the dense Jacobian path accepts (8 bytes each: 400 MB);
+/// the same limit applies to the `QN × QN` NTK of the structured path.
 pub const DENSE_LIMIT: usize = 50_000_000;
+
+/// Iteration cap of the matrix-free (conjugate-gradient) solve.
+pub const CG_MAX_ITER: u32 = 2000;
+
+/// [`Error::TooLarge`] for a dense Jacobian of `qn × k`, if it exceeds [`DENSE_LIMIT`].
+fn check_dense(qn: usize, k: usize, what: &str) -> Result<()> {
+    let entries = qn.saturating_mul(k);
+    if entries > DENSE_LIMIT {
+        return Err(Error::TooLarge(format!(
+            "the dense Jacobian D would be QN × K = {qn} × {k} = {entries} entries ({:.1} GB): \
+             {what} need it, and the dense path allows {DENSE_LIMIT} entries; use fewer points or \
+             a smaller network",
+            entries as f64 * 8e-9
+        )));
+    }
+    Ok(())
+}
 
 /// Which flow a session integrates.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
@@ -109,10 +129,12 @@ pub struct Model {
 }
 
 impl Model {
-    /// Pairs a network with data, checking that `M` and `Q` agree and that `D` fits in memory.
+    /// Pairs a network with data, checking that `M` and `Q` agree and that `D` or the NTK fits in
+    /// memory.
     ///
     /// Errors: `net.widths[0]` / `net.widths[last]` mismatches; [`Error::TooLarge`] with the
-    /// sizes when the dense Jacobian would exceed [`DENSE_LIMIT`] entries.
+    /// sizes when neither the dense Jacobian (`QN·K`) nor, for `K ≥ QN`, the NTK (`(QN)²`) fits
+    /// in [`DENSE_LIMIT`] entries. (Paths that need `D` check again and name the sizes.)
     pub fn new(net: Mlp, data: Dataset) -> Result<Self> {
         if net.input_dim() != data.m() {
             return Err(Error::invalid(
@@ -136,13 +158,17 @@ impl Model {
             ));
         }
         let qn = data.q() * data.n();
-        let entries = qn.saturating_mul(net.k());
-        if entries > DENSE_LIMIT {
+        let k = net.k();
+        let entries = qn.saturating_mul(k);
+        // The structured path needs the QN × QN NTK instead of D (overparametrized only).
+        let ntk_fits = k >= qn && qn.saturating_mul(qn) <= DENSE_LIMIT;
+        if entries > DENSE_LIMIT && !ntk_fits {
             return Err(Error::TooLarge(format!(
-                "the dense Jacobian D would be QN × K = {qn} × {} = {entries} entries ({:.1} GB); \
-                 the dense path allows {DENSE_LIMIT} entries: use fewer points or a smaller network",
-                net.k(),
-                entries as f64 * 8e-9
+                "the dense Jacobian D would be QN × K = {qn} × {k} = {entries} entries ({:.1} GB) \
+                 and the NTK QN × QN = {} entries; each path allows {DENSE_LIMIT} entries: use \
+                 fewer points or a smaller network",
+                entries as f64 * 8e-9,
+                qn.saturating_mul(qn)
             )));
         }
         let y = data.stacked_targets();
@@ -195,29 +221,72 @@ impl Model {
     }
 }
 
-/// Reusable buffers for one evaluation point: forward pass, `Dᵀ`, `∇ₓC`, and (on demand) the SVD.
+/// Reusable buffers for one evaluation point: forward pass, `∇ₓC`, and on demand `Dᵀ`, its SVD
+/// and the buffers of the fast paths.
+///
+/// The dense `Dᵀ` is formed only by [`Workspace::evaluate`] or when a field evaluation needs it
+/// (the SVD path and its fallbacks, the underparametrized solve); [`Workspace::forward`] and the
+/// structured paths never form it.
 #[derive(Debug, Clone, Default)]
 pub struct Workspace {
     fw: Forward,
     dt: DMatrix<f64>,
+    dt_valid: bool,
+    net: Option<Mlp>,
+    theta: Vec<f64>,
     grad_x: Vec<f64>,
     cost: f64,
     svd: Option<JacobianSvd>,
+    solver: Solver,
+    fast: FastSolver,
+    fast_ready: bool,
+    info: SolveInfo,
+    scratch: Vec<f64>,
 }
 
 impl Workspace {
+    /// A workspace whose field evaluations use `solver`.
+    pub fn with_solver(solver: Solver) -> Self {
+        Workspace {
+            solver,
+            ..Workspace::default()
+        }
+    }
+
+    /// The solver of field evaluations.
+    pub fn solver(&self) -> Solver {
+        self.solver
+    }
+
+    /// Chooses the solver of later field evaluations.
+    pub fn set_solver(&mut self, solver: Solver) {
+        self.solver = solver;
+    }
+
+    /// What the last field evaluation did (path, fallback, `κ̂`, residual, work).
+    pub fn solve_info(&self) -> SolveInfo {
+        self.info
+    }
+
     /// Evaluates outputs, cost, `∇ₓC = (x̲ − y̲)/N` (1.23) and `Dᵀ` at `θ`.
     ///
-    /// Errors: [`Error::NonFinite`] when an output is not finite.
+    /// Errors: [`Error::NonFinite`] when an output is not finite; [`Error::TooLarge`] when `D`
+    /// exceeds [`DENSE_LIMIT`] entries.
     pub fn evaluate(&mut self, model: &Model, theta: &[f64]) -> Result<()> {
         self.forward(model, theta)?;
-        model.net.jacobian_t_into(theta, &self.fw, &mut self.dt);
-        Ok(())
+        self.ensure_jacobian()
     }
 
     /// Like [`Self::evaluate`] without the Jacobian: outputs, cost and `∇ₓC` only.
     pub fn forward(&mut self, model: &Model, theta: &[f64]) -> Result<()> {
         self.svd = None;
+        self.dt_valid = false;
+        self.fast_ready = false;
+        self.theta.clear();
+        self.theta.extend_from_slice(theta);
+        if self.net.as_ref() != Some(&model.net) {
+            self.net = Some(model.net.clone());
+        }
         model
             .net
             .forward_into(theta, &model.data.inputs, &mut self.fw);
@@ -240,13 +309,52 @@ impl Workspace {
         Ok(())
     }
 
+    /// Forms `Dᵀ` at the current point if it is not there yet.
+    ///
+    /// Errors: [`Error::TooLarge`] naming the sizes when `QN·K` exceeds [`DENSE_LIMIT`].
+    pub fn ensure_jacobian(&mut self) -> Result<()> {
+        if !self.dt_valid {
+            let net = self.net.as_ref().ok_or_else(|| {
+                Error::State("no evaluation point yet (call forward or evaluate)".into())
+            })?;
+            check_dense(
+                self.grad_x.len(),
+                net.k(),
+                "the SVD diagnostics (samples: rank, σ, 𝒫∇ₓC), rank-revealing solves and the \
+                 critical-point analysis",
+            )?;
+            net.jacobian_t_into(&self.theta, &self.fw, &mut self.dt);
+            self.dt_valid = true;
+        }
+        Ok(())
+    }
+
+    /// Whether `Dᵀ` has been formed at the current point.
+    pub fn has_jacobian(&self) -> bool {
+        self.dt_valid
+    }
+
     /// The SVD of the current `D`, computed once per evaluation point with tolerance `rtol`.
+    ///
+    /// Errors: [`Error::State`] when `D` has not been formed at this point (see
+    /// [`Self::evaluate`]); a failed SVD.
     pub fn svd(&mut self, rtol: f64) -> Result<&JacobianSvd> {
+        if !self.dt_valid {
+            return Err(Error::State(
+                "the Jacobian D has not been formed at this point (call evaluate)".into(),
+            ));
+        }
         let stale = self.svd.as_ref().is_none_or(|s| s.rtol() != rtol);
         if stale {
             self.svd = Some(JacobianSvd::new(&self.dt, rtol)?);
         }
         Ok(self.svd.as_ref().expect("just computed"))
+    }
+
+    /// The SVD of `D` at the current point if a field evaluation (or [`Self::svd`]) computed
+    /// one; `None` after a fast path.
+    pub fn computed_svd(&self) -> Option<&JacobianSvd> {
+        self.svd.as_ref()
     }
 
     /// Cost at the current point.
@@ -269,24 +377,25 @@ impl Workspace {
         &self.fw
     }
 
-    /// `Dᵀ ∈ R^{K×QN}` at the current point.
+    /// `Dᵀ ∈ R^{K×QN}` at the current point (after [`Self::evaluate`] or
+    /// [`Self::ensure_jacobian`]; see [`Self::has_jacobian`]).
     pub fn dt(&self) -> &DMatrix<f64> {
         &self.dt
     }
 
-    /// `∇_θ C = Dᵀ∇ₓC` (1.21).
+    /// `∇_θ C = Dᵀ∇ₓC` (1.21) from the dense `Dᵀ` (after [`Self::evaluate`]).
     pub fn grad_theta(&self) -> Vec<f64> {
         let g = DVector::from_column_slice(&self.grad_x);
         (&self.dt * g).as_slice().to_vec()
     }
 
-    /// `D v ∈ R^{QN}` for `v ∈ R^K` (the output-layer velocity of `∂ₛθ = v`).
+    /// `D v ∈ R^{QN}` for `v ∈ R^K` (the output-layer velocity of `∂ₛθ = v`), from the dense `Dᵀ`.
     pub fn apply_d(&self, v: &[f64]) -> Vec<f64> {
         let v = DVector::from_column_slice(v);
         self.dt.tr_mul(&v).as_slice().to_vec()
     }
 
-    /// `‖D‖_F²`, an upper bound of `σ_max(D)²` that costs no decomposition.
+    /// `‖D‖_F²`, an upper bound of `σ_max(D)²` that costs no decomposition (dense `Dᵀ`).
     pub fn frobenius_sq(&self) -> f64 {
         self.dt.iter().map(|v| v * v).sum()
     }
@@ -362,9 +471,13 @@ impl RankLock {
 }
 
 /// Evaluates the vector field of `spec` at the workspace's current point (after
-/// [`Workspace::evaluate`]) into `out`, returning what it saw.
+/// [`Workspace::forward`] or [`Workspace::evaluate`]) into `out`, returning what it saw.
 ///
-/// Errors: [`Error::NonFinite`] when the SVD fails or the field is not finite.
+/// The workspace's [`Solver`] picks the computation; [`Workspace::solve_info`] tells afterwards
+/// which path ran and, for a fallback, why.
+///
+/// Errors: [`Error::NonFinite`] when the SVD fails or the field is not finite;
+/// [`Error::TooLarge`] when the path that must run needs a `D` beyond [`DENSE_LIMIT`].
 pub fn eval_field(
     spec: &FlowSpec,
     ws: &mut Workspace,
@@ -376,6 +489,8 @@ pub fn eval_field(
 
 /// Like [`eval_field`], with the rank of the `D⁺` solve capped at `rank_cap` (see [`RankLock`]).
 ///
+/// An engaged cap always runs the SVD path: the capped field is defined by singular vectors.
+///
 /// Errors: as [`eval_field`].
 pub fn eval_field_capped(
     spec: &FlowSpec,
@@ -385,6 +500,53 @@ pub fn eval_field_capped(
     out: &mut [f64],
 ) -> Result<FieldStats> {
     let alpha = spec.alpha();
+    ws.info = SolveInfo::default();
+    let stats = if ws.solver == Solver::Svd {
+        ws.ensure_jacobian()?;
+        ws.info.path = if alpha > 0.0 {
+            SolvePath::Svd
+        } else {
+            SolvePath::Dense
+        };
+        eval_reference(alpha, ws, rank_rtol, rank_cap, out)?
+    } else {
+        eval_fast(alpha, ws, rank_rtol, rank_cap, out)?
+    };
+    if let Some(i) = out.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite(format!(
+            "vector field entry {i} is {}",
+            out[i]
+        )));
+    }
+    Ok(stats)
+}
+
+fn stats_from(ws: &Workspace, alpha: f64, speed: f64, frobenius_sq: f64) -> FieldStats {
+    let gnorm = linalg::norm(&ws.grad_x);
+    let scale = (1.0 - alpha) * frobenius_sq + alpha;
+    let stationarity = if gnorm == 0.0 || scale == 0.0 {
+        0.0
+    } else {
+        speed / (scale * gnorm)
+    };
+    FieldStats {
+        cost: ws.cost,
+        grad_x_norm: gnorm,
+        output_speed: speed,
+        stationarity,
+        rank: None,
+        numerical_rank: None,
+    }
+}
+
+/// The reference path: dense `D`, one thin SVD, `D_r⁺∇ₓC`.
+fn eval_reference(
+    alpha: f64,
+    ws: &mut Workspace,
+    rank_rtol: f64,
+    rank_cap: Option<usize>,
+    out: &mut [f64],
+) -> Result<FieldStats> {
     out.fill(0.0);
     let mut rank = None;
     let mut numerical_rank = None;
@@ -395,38 +557,206 @@ pub fn eval_field_capped(
         }
     }
     if alpha > 0.0 {
-        let grad_x = ws.grad_x.clone();
-        let svd = ws.svd(rank_rtol)?;
+        let grad_x = std::mem::take(&mut ws.grad_x);
+        let svd = ws.svd(rank_rtol);
+        let svd = match svd {
+            Ok(s) => s,
+            Err(e) => {
+                ws.grad_x = grad_x;
+                return Err(e);
+            }
+        };
         let r = rank_cap.map_or(svd.rank(), |c| c.min(svd.rank()));
         rank = Some(r);
         numerical_rank = Some(svd.rank());
         let v = svd.pinv_apply_rank(&grad_x, r);
+        ws.grad_x = grad_x;
         for (o, vi) in out.iter_mut().zip(&v) {
             *o -= alpha * vi;
         }
     }
-    if let Some(i) = out.iter().position(|v| !v.is_finite()) {
-        return Err(Error::NonFinite(format!(
-            "vector field entry {i} is {}",
-            out[i]
-        )));
-    }
     let speed = linalg::norm(&ws.apply_d(out));
-    let gnorm = linalg::norm(&ws.grad_x);
-    let scale = (1.0 - alpha) * ws.frobenius_sq() + alpha;
-    let stationarity = if gnorm == 0.0 || scale == 0.0 {
-        0.0
-    } else {
-        speed / (scale * gnorm)
+    let frob = if alpha < 1.0 { ws.frobenius_sq() } else { 0.0 };
+    let mut stats = stats_from(ws, alpha, speed, frob);
+    stats.rank = rank;
+    stats.numerical_rank = numerical_rank;
+    Ok(stats)
+}
+
+/// `|D v|` from the dense `Dᵀ`, through `scratch` (no allocation once sized).
+fn dense_apply_norm(dt: &DMatrix<f64>, v: &[f64], scratch: &mut Vec<f64>) -> f64 {
+    let (k, qn) = dt.shape();
+    scratch.clear();
+    scratch.resize(qn, 0.0);
+    kernels::gemm(
+        1.0,
+        MatRef::col_major(dt.as_slice(), k, qn, k).t(),
+        MatRef::col_major(v, k, 1, k),
+        0.0,
+        scratch,
+        qn,
+    );
+    linalg::norm(scratch)
+}
+
+/// The fast paths ([`Solver::Auto`], [`Solver::MatrixFree`]) with their fallbacks.
+fn eval_fast(
+    alpha: f64,
+    ws: &mut Workspace,
+    rank_rtol: f64,
+    rank_cap: Option<usize>,
+    out: &mut [f64],
+) -> Result<FieldStats> {
+    let Workspace {
+        fw,
+        net,
+        theta,
+        grad_x,
+        fast,
+        fast_ready,
+        scratch,
+        ..
+    } = ws;
+    let net = net
+        .as_ref()
+        .ok_or_else(|| Error::State("no evaluation point yet (call forward)".into()))?;
+    if !*fast_ready {
+        fast.prepare(net, fw);
+        *fast_ready = true;
+    }
+    let (k, qn) = (net.k(), grad_x.len());
+    if alpha == 0.0 {
+        // Standard flow: −Dᵀ∇ₓC is one backprop; ‖D‖_F² (for μ) from the signals.
+        fast.derivs.vjp(net, theta, fw, grad_x, out);
+        out.iter_mut().for_each(|v| *v = -*v);
+        scratch.clear();
+        scratch.resize(qn, 0.0);
+        fast.derivs.jvp(net, theta, fw, out, scratch);
+        let speed = linalg::norm(scratch);
+        fast.derivs.ntk_diagonal(net, theta, fw, scratch);
+        let frob: f64 = scratch.iter().sum();
+        ws.info.path = SolvePath::Backprop;
+        return Ok(stats_from(ws, alpha, speed, frob));
+    }
+    if rank_cap.is_some() {
+        return fallback(
+            Fallback::RankLock,
+            SolveInfo::default(),
+            alpha,
+            ws,
+            rank_rtol,
+            rank_cap,
+            out,
+        );
+    }
+    let full = k.min(qn);
+    if k >= qn {
+        let matrix_free = ws.solver == Solver::MatrixFree || qn.saturating_mul(qn) > DENSE_LIMIT;
+        let solved = if matrix_free {
+            fast.solve_cg(net, theta, fw, grad_x, crate::fast::CG_RTOL, CG_MAX_ITER)
+        } else {
+            fast.solve_over(net, theta, fw, grad_x, rank_rtol)
+        };
+        let (frob, speed, info) = match solved {
+            Ok((sol, info)) => {
+                for (o, v) in out.iter_mut().zip(sol.v) {
+                    *o = -alpha * v;
+                }
+                let frob = sol.frobenius_sq;
+                if alpha == 1.0 {
+                    (frob, linalg::norm(sol.u), info)
+                } else {
+                    // −(1−α)Dᵀg − αD⁺g: one more backprop, and a forward-mode pass for |D∂ₛθ|.
+                    scratch.clear();
+                    scratch.resize(k, 0.0);
+                    fast.derivs.vjp(net, theta, fw, grad_x, scratch);
+                    for (o, s) in out.iter_mut().zip(scratch.iter()) {
+                        *o -= (1.0 - alpha) * s;
+                    }
+                    scratch.clear();
+                    scratch.resize(qn, 0.0);
+                    fast.derivs.jvp(net, theta, fw, out, scratch);
+                    (frob, linalg::norm(scratch), info)
+                }
+            }
+            Err((why, info)) => return fallback(why, info, alpha, ws, rank_rtol, rank_cap, out),
+        };
+        ws.info = info;
+        let mut stats = stats_from(ws, alpha, speed, frob);
+        if info.path == SolvePath::Cholesky {
+            stats.rank = Some(full);
+            stats.numerical_rank = Some(full);
+        }
+        return Ok(stats);
+    }
+    // Underparametrized: the dense D is small (K < QN) and Gauss–Newton needs its columns.
+    ws.ensure_jacobian()?;
+    let Workspace {
+        dt,
+        grad_x,
+        fast,
+        scratch,
+        ..
+    } = ws;
+    let mut v = std::mem::take(scratch);
+    v.clear();
+    v.resize(k, 0.0);
+    let solved = fast.solve_under(dt.as_slice(), k, qn, grad_x, rank_rtol, &mut v);
+    match solved {
+        Ok(info) => {
+            // out = −(1−α)Dᵀg − αv.
+            out.fill(0.0);
+            if alpha < 1.0 {
+                kernels::gemm(
+                    -(1.0 - alpha),
+                    MatRef::col_major(dt.as_slice(), k, qn, k),
+                    MatRef::col_major(grad_x, qn, 1, qn),
+                    0.0,
+                    out,
+                    k,
+                );
+            }
+            for (o, vi) in out.iter_mut().zip(&v) {
+                *o -= alpha * vi;
+            }
+            let speed = dense_apply_norm(dt, out, &mut v);
+            *scratch = v;
+            let frob = if alpha < 1.0 { ws.frobenius_sq() } else { 0.0 };
+            ws.info = info;
+            let mut stats = stats_from(ws, alpha, speed, frob);
+            stats.rank = Some(full);
+            stats.numerical_rank = Some(full);
+            Ok(stats)
+        }
+        Err((why, info)) => {
+            *scratch = v;
+            fallback(why, info, alpha, ws, rank_rtol, rank_cap, out)
+        }
+    }
+}
+
+fn fallback(
+    why: Fallback,
+    partial: SolveInfo,
+    alpha: f64,
+    ws: &mut Workspace,
+    rank_rtol: f64,
+    rank_cap: Option<usize>,
+    out: &mut [f64],
+) -> Result<FieldStats> {
+    ws.ensure_jacobian().map_err(|e| match e {
+        Error::TooLarge(m) => Error::TooLarge(format!(
+            "the fast solve could not be used ({why:?}) and the SVD fallback cannot run: {m}"
+        )),
+        other => other,
+    })?;
+    let stats = eval_reference(alpha, ws, rank_rtol, rank_cap, out)?;
+    ws.info = SolveInfo {
+        path: SolvePath::Svd,
+        fallback: Some(why),
+        ..partial
     };
-    Ok(FieldStats {
-        cost: ws.cost,
-        grad_x_norm: gnorm,
-        output_speed: speed,
-        stationarity,
-        rank,
-        numerical_rank,
-    })
+    Ok(stats)
 }
 
 /// The closed forms of the paper, written independently of the SVD path so that tests can

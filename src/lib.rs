@@ -12,6 +12,7 @@
 //! frames and a [`scenario::Trace`].
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod board;
 pub mod construct;
 pub mod critical;
@@ -19,13 +20,16 @@ pub mod data;
 pub mod diagnostics;
 pub mod edit;
 pub mod error;
+pub mod fast;
 pub mod flow;
 pub mod hessian;
 pub mod inspect;
 pub mod integrate;
+pub mod kernels;
 pub mod lanes;
 pub mod linalg;
 pub mod net;
+pub mod ntk;
 pub mod plot;
 pub mod presets;
 pub mod protocol;

@@ -46,15 +46,28 @@ impl JacobianSvd {
                 rtol,
             });
         }
-        let svd = dt
-            .clone()
-            .try_svd(true, true, f64::EPSILON, 100_000)
-            .ok_or_else(|| Error::NonFinite("the SVD of the Jacobian did not converge".into()))?;
-        let u = svd.u.expect("requested U");
-        let v_t = svd.v_t.expect("requested Vᵀ");
+        // Strongly rectangular D: QR first, then the SVD of the small triangular factor. Both steps
+        // are backward stable, and nalgebra's bidiagonalization of the full K × QN matrix costs
+        // about twice as much (M scenario: 0.93 s against 0.5 s).
+        let (u, singular_values, v_t) = if k >= QR_FIRST * qn {
+            let (q, u_r, sv, v_t) = qr_then_svd(dt)?;
+            (&q * u_r, sv, v_t)
+        } else if qn >= QR_FIRST * k {
+            let (q, u_r, sv, v_t) = qr_then_svd(&dt.transpose())?;
+            // Dᵀ = (Q U_r Σ V_rᵀ)ᵀ = V_r Σ (Q U_r)ᵀ.
+            (v_t.transpose(), sv, (&q * u_r).transpose())
+        } else {
+            let svd = dt
+                .clone()
+                .try_svd(true, true, f64::EPSILON, 100_000)
+                .ok_or_else(not_converged)?;
+            let u = svd.u.expect("requested U");
+            let v_t = svd.v_t.expect("requested Vᵀ");
+            (u, svd.singular_values, v_t)
+        };
         let mut order: Vec<usize> = (0..p).collect();
-        order.sort_by(|&a, &b| svd.singular_values[b].total_cmp(&svd.singular_values[a]));
-        let sigma: Vec<f64> = order.iter().map(|&i| svd.singular_values[i]).collect();
+        order.sort_by(|&a, &b| singular_values[b].total_cmp(&singular_values[a]));
+        let sigma: Vec<f64> = order.iter().map(|&i| singular_values[i]).collect();
         let theta_vecs = DMatrix::from_fn(k, p, |r, c| u[(r, order[c])]);
         let output_vecs = DMatrix::from_fn(qn, p, |r, c| v_t[(order[c], r)]);
         let rank = numerical_rank(&sigma, rtol);
@@ -180,6 +193,38 @@ impl JacobianSvd {
     }
 }
 
+/// `JacobianSvd::new` factors `A = QR` first when one side of `D` is this many times the other.
+const QR_FIRST: usize = 2;
+
+fn not_converged() -> Error {
+    Error::NonFinite("the SVD of the Jacobian did not converge".into())
+}
+
+/// For tall `a` (`m × n`, `m ≥ n`): `a = Q·R`, `R = U_r Σ V_rᵀ`; returns `(Q, U_r, σ, V_rᵀ)` with
+/// `Q` the thin `m × n` factor, so that `a = (Q U_r) Σ V_rᵀ`.
+#[allow(clippy::type_complexity)]
+fn qr_then_svd(
+    a: &DMatrix<f64>,
+) -> Result<(
+    DMatrix<f64>,
+    DMatrix<f64>,
+    nalgebra::DVector<f64>,
+    DMatrix<f64>,
+)> {
+    let qr = a.clone().qr();
+    let r = qr.r();
+    let svd = r
+        .try_svd(true, true, f64::EPSILON, 100_000)
+        .ok_or_else(not_converged)?;
+    let q = qr.q();
+    Ok((
+        q,
+        svd.u.expect("requested U"),
+        svd.singular_values,
+        svd.v_t.expect("requested Vᵀ"),
+    ))
+}
+
 /// Number of `sigma` entries above `rtol · max(sigma)`.
 pub fn numerical_rank(sigma: &[f64], rtol: f64) -> usize {
     let max = sigma.iter().copied().fold(0.0, f64::max);
@@ -236,6 +281,40 @@ mod tests {
         let p = svd.project_output(&[2.0, 5.0]);
         assert!(max_rel_diff(&p, &[2.0, 0.0]) < 1e-14);
         assert_eq!(svd.lambda_min_ntk(), 0.0);
+    }
+
+    #[test]
+    fn qr_first_svd_agrees_with_the_direct_one() {
+        let mut rng = crate::rng::Rng::new(21);
+        for (k, qn, rank) in [
+            (60, 12, 12),
+            (60, 12, 7),
+            (9, 40, 9),
+            (9, 40, 4),
+            (20, 15, 15),
+        ] {
+            // A matrix of given rank with spread singular values.
+            let a = DMatrix::from_fn(k, rank, |_, _| rng.normal());
+            let b = DMatrix::from_fn(rank, qn, |i, _| rng.normal() * 10f64.powi(-(i as i32) / 2));
+            let dt = a * b;
+            let fast = JacobianSvd::new(&dt, 1e-10).unwrap();
+            let direct = dt.clone().svd(true, true);
+            let mut sv: Vec<f64> = direct.singular_values.iter().copied().collect();
+            sv.sort_by(|x, y| y.total_cmp(x));
+            let smax = sv[0];
+            for (x, y) in fast.sigma.iter().zip(&sv) {
+                assert!((x - y).abs() <= 1e-13 * smax, "{k}×{qn}: σ {x} vs {y}");
+            }
+            assert_eq!(fast.rank(), rank, "{k}×{qn}");
+            // Factors: Dᵀ = U Σ Vᵀ over the numerical rank, orthonormal columns.
+            let r = fast.rank();
+            let u = fast.theta_vectors().columns(0, r);
+            let v = fast.output_vectors().columns(0, r);
+            let s = DMatrix::from_diagonal(&nalgebra::DVector::from_column_slice(&fast.sigma[..r]));
+            assert!((u * s * v.transpose() - &dt).amax() <= 1e-12 * smax);
+            assert!((u.transpose() * u - DMatrix::identity(r, r)).amax() <= 1e-12);
+            assert!((v.transpose() * v - DMatrix::identity(r, r)).amax() <= 1e-12);
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::critical::{self, CriticalSubmanifold, Diagnosis, Escape, RankCheck, TrapTracker};
 use crate::diagnostics::{self, Keep, Sample};
 use crate::error::{Error, Result};
+use crate::fast::{PathCounts, Solver};
 use crate::flow::{eval_field_capped, FieldStats, FlowSpec, Model, RankLock, Workspace};
 use crate::integrate::{Stepper, System};
 use crate::scenario::{
@@ -24,6 +25,7 @@ pub struct FlowField {
     ws: Workspace,
     last: FieldStats,
     lock: RankLock,
+    counts: PathCounts,
 }
 
 impl FlowField {
@@ -36,6 +38,7 @@ impl FlowField {
             ws: Workspace::default(),
             last: FieldStats::default(),
             lock: RankLock::default(),
+            counts: PathCounts::default(),
         }
     }
 
@@ -45,14 +48,29 @@ impl FlowField {
         self.last
     }
 
+    /// Binds `spec` to `model`, evaluating the `D⁺` part with `solver`.
+    pub fn with_solver(model: Model, spec: FlowSpec, rank_rtol: f64, solver: Solver) -> Self {
+        let mut f = FlowField::new(model, spec, rank_rtol);
+        f.ws.set_solver(solver);
+        f
+    }
+
     /// Updates the rank lock at an accepted state (the most recent evaluation must be there).
+    ///
+    /// Only an SVD computed by that evaluation feeds the lock. A fast solve runs only while the
+    /// lock is off and after certifying full rank with a margin (`σ_min/σ_max ≥ 10·rank_rtol`,
+    /// see [`crate::fast`]), where the SVD would leave the lock off as well.
     pub fn accept(&mut self) {
         if self.spec.needs_svd() {
-            if let Ok(svd) = self.ws.svd(self.rank_rtol) {
-                let sigma = svd.sigma.clone();
-                self.lock.update(&sigma, self.rank_rtol);
+            if let Some(svd) = self.ws.computed_svd() {
+                self.lock.update(&svd.sigma, self.rank_rtol);
             }
         }
+    }
+
+    /// Which solve paths the evaluations so far took (and how often they fell back to the SVD).
+    pub fn path_counts(&self) -> PathCounts {
+        self.counts
     }
 
     /// The rank lock (hysteresis of rank decisions along the orbit).
@@ -77,14 +95,17 @@ impl System for FlowField {
     }
 
     fn eval(&mut self, y: &[f64], dy: &mut [f64]) -> Result<()> {
-        self.ws.evaluate(&self.model, y)?;
-        self.last = eval_field_capped(
+        // The Jacobian is formed inside the field evaluation only if its path needs it.
+        self.ws.forward(&self.model, y)?;
+        let stats = eval_field_capped(
             &self.spec,
             &mut self.ws,
             self.rank_rtol,
             self.lock.cap(),
             dy,
-        )?;
+        );
+        self.counts.record(&self.ws.solve_info());
+        self.last = stats?;
         Ok(())
     }
 }
@@ -172,6 +193,13 @@ impl Session {
     ///
     /// Errors: every validation error of [`Scenario::materialize`], or a failing first evaluation.
     pub fn new(scenario: &Scenario) -> Result<Session> {
+        Session::with_solver(scenario, Solver::Auto)
+    }
+
+    /// Like [`Session::new`], evaluating the field with `solver` (see [`crate::fast`]).
+    ///
+    /// Errors: as [`Session::new`].
+    pub fn with_solver(scenario: &Scenario, solver: Solver) -> Result<Session> {
         let Materialized {
             scenario,
             model,
@@ -179,7 +207,7 @@ impl Session {
             s_max,
             every_s,
         } = scenario.materialize()?;
-        let mut field = FlowField::new(model, scenario.flow, scenario.rank_rtol);
+        let mut field = FlowField::with_solver(model, scenario.flow, scenario.rank_rtol, solver);
         let stepper = Stepper::new(scenario.integrator, 0.0, &theta0, &mut field)?;
         let c0 = field.last_stats().cost;
         let keep = Keep {
@@ -294,6 +322,11 @@ impl Session {
     /// Integrator counters.
     pub fn stats(&self) -> crate::integrate::Stats {
         self.stepper.stats
+    }
+
+    /// Which solve paths the field evaluations took so far (see [`FlowField::path_counts`]).
+    pub fn path_counts(&self) -> PathCounts {
+        self.field.path_counts()
     }
 
     /// Field statistics at the current state.

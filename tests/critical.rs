@@ -66,7 +66,10 @@ fn dae_form_is_the_svd_field_and_moves_outputs_by_minus_p_grad() {
         let gnorm = linalg::norm(&g);
         let e2 = rel(&dae.output_velocity, &proj, gnorm);
         // The least-squares residual of (4.6) is the part the flow cannot remove, |𝒫^⊥∇ₓC|.
-        let perp = (gnorm * gnorm - linalg::dot(&proj, &proj)).max(0.0).sqrt();
+        // |g − 𝒫g| directly: sqrt(|g|² − |𝒫g|²) is the root of pure rounding at full rank
+        // (≈ √ε·|g| = 1.5e-8·|g|, beyond the 1e-9 below whenever |𝒫g| rounds below |g|).
+        let perp_vec: Vec<f64> = g.iter().zip(&proj).map(|(a, b)| a + b).collect();
+        let perp = linalg::norm(&perp_vec);
         eprintln!(
             "{name}: rank {} of QN {}: |DᵀΨ + D⁺∇ₓC| {e1:.1e}, |DDᵀΨ + 𝒫∇ₓC| {e2:.1e} (relative)",
             dae.rank,

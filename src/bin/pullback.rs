@@ -4,12 +4,16 @@
 //! field), 1 when a file cannot be read or written.
 
 use plotters::prelude::*;
+use pullback::bench::{self, BenchConfig, Probe};
+use pullback::fast::Solver;
 use pullback::plot::cost::CostFigure;
 use pullback::scenario::Scenario;
 use pullback::session::Session;
 use pullback::{presets, Error};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 const USAGE: &str = "\
@@ -17,21 +21,66 @@ pullback — geometrically adapted gradient flows (Chen, arXiv 2311.15487)
 
 USAGE:
   pullback run SCENARIO.json|PRESET [--out TRACE.json] [--svg DIR] [--flow FLOW] [--escape[=N]]
-               [--quiet]
+               [--solver S] [--quiet]
       Integrate a scenario (a JSON file, or a preset name) and write its trace.
       --out FILE   write the trace JSON here (default: print a summary only)
       --svg DIR    write DIR/cost.svg (cost vs s, theory line, stopping times)
       --flow FLOW  override the flow: standard | adapted | homotopy:ALPHA
+      --solver S   auto (default: structured NTK + Cholesky, SVD fallback) | svd (reference) |
+                   matrix_free (conjugate gradients with Jacobian-vector products)
       --escape     escape automatically from rank-loss equilibria along the normal bundle
                    (4.15)-(4.17), at most N times (default: the scenario's escape.max);
                    --escape=0 turns automatic escape off
       --quiet      no summary on stderr
+  pullback bench [--json FILE] [--only S,M,L,U] [--quick] [--threads N] [--no-reference]
+                 [--memory STEPS]
+      Time the fixed benchmark scenarios (standard and adapted flow: s per field evaluation,
+      RK4 steps/s, GFLOP/s, the reference SVD path, the dense kernels, matrix-free CG) and
+      print a table; --json also writes the figures as JSON (schema in README).
+      --quick       short budgets: checks that everything runs, not a measurement
+      --threads N   kernel threads (default: all cores)
+      --memory N    also run N RK4 steps of S and report the live heap before and after
   pullback presets
       List the presets, one per line: name, a tab, what it shows.
   pullback show PRESET
       Print a preset's scenario JSON (a starting point for your own).
   pullback help
 ";
+
+/// Counts live heap bytes, so that `bench --memory` can show that stepping does not grow it.
+struct CountingAlloc;
+
+static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the counter is a side note.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_BYTES.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+struct NativeProbe(Instant);
+
+impl Probe for NativeProbe {
+    fn now(&mut self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+    fn heap_bytes(&mut self) -> Option<u64> {
+        Some(LIVE_BYTES.load(Ordering::Relaxed).max(0) as u64)
+    }
+}
 
 enum Failure {
     Usage(String),
@@ -80,6 +129,7 @@ fn dispatch(args: &[String]) -> Result<(), Failure> {
             print_out(&format!("{}\n", p.scenario.to_json()))
         }
         Some("run") => run(&args[1..]),
+        Some("bench") => bench(&args[1..]),
         Some(other) => Err(Failure::Usage(format!(
             "unknown command `{other}`; try `pullback help`"
         ))),
@@ -111,6 +161,7 @@ struct RunArgs {
     svg: Option<PathBuf>,
     flow: Option<String>,
     escape: Option<Option<u32>>,
+    solver: Solver,
     quiet: bool,
 }
 
@@ -122,6 +173,7 @@ fn parse_run_args(args: &[String]) -> Result<RunArgs, Failure> {
         svg: None,
         flow: None,
         escape: None,
+        solver: Solver::Auto,
         quiet: false,
     };
     let value = |it: &mut std::slice::Iter<String>, flag: &str| {
@@ -134,6 +186,12 @@ fn parse_run_args(args: &[String]) -> Result<RunArgs, Failure> {
             "--out" | "-o" => ra.out = Some(value(&mut it, a)?.into()),
             "--svg" => ra.svg = Some(value(&mut it, a)?.into()),
             "--flow" => ra.flow = Some(value(&mut it, a)?),
+            "--solver" => {
+                let v = value(&mut it, a)?;
+                ra.solver = Solver::parse(&v).ok_or_else(|| {
+                    Failure::Usage(format!("--solver: `{v}` is not auto, svd or matrix_free"))
+                })?;
+            }
             "--quiet" | "-q" => ra.quiet = true,
             "--escape" => ra.escape = Some(None),
             s if s.starts_with("--escape=") => {
@@ -212,7 +270,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
     }
     scenario.validate()?;
     let t0 = Instant::now();
-    let mut session = Session::new(&scenario)?;
+    let mut session = Session::with_solver(&scenario, ra.solver)?;
     session.run();
     let secs = t0.elapsed().as_secs_f64();
     let trace = session.trace();
@@ -308,6 +366,56 @@ fn run(args: &[String]) -> Result<(), Failure> {
         if !ra.quiet {
             eprintln!("  wrote {}", path.display());
         }
+    }
+    Ok(())
+}
+
+fn bench(args: &[String]) -> Result<(), Failure> {
+    let mut cfg = BenchConfig::default();
+    let mut json: Option<PathBuf> = None;
+    let mut it = args.iter();
+    let value = |it: &mut std::slice::Iter<String>, flag: &str| {
+        it.next()
+            .cloned()
+            .ok_or_else(|| Failure::Usage(format!("{flag} needs a value")))
+    };
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--json" => json = Some(value(&mut it, a)?.into()),
+            "--only" => {
+                cfg.only = value(&mut it, a)?
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }
+            "--quick" => cfg.quick = true,
+            "--no-reference" => cfg.no_reference = true,
+            "--threads" => {
+                let v = value(&mut it, a)?;
+                let n = v.parse::<usize>().ok().filter(|&n| n >= 1).ok_or_else(|| {
+                    Failure::Usage(format!("--threads: `{v}` is not a count ≥ 1"))
+                })?;
+                cfg.threads = Some(n);
+            }
+            "--memory" => {
+                let v = value(&mut it, a)?;
+                cfg.memory_steps = v
+                    .parse::<u64>()
+                    .map_err(|_| Failure::Usage(format!("--memory: `{v}` is not a step count")))?;
+            }
+            s => return Err(Failure::Usage(format!("bench: unknown argument `{s}`"))),
+        }
+    }
+    let mut probe = NativeProbe(Instant::now());
+    let report = bench::run(&cfg, &mut probe).map_err(|e| match e {
+        Error::Invalid { field, reason } => Failure::Usage(format!("--{field}: {reason}")),
+        other => Failure::from(other),
+    })?;
+    print_out(&report.table())?;
+    if let Some(path) = json {
+        std::fs::write(&path, report.to_json())
+            .map_err(|e| Failure::Io(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(())
 }

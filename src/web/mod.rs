@@ -10,6 +10,8 @@
 //! Every fallible call returns `Result<_, JsError>` with the core's field-named message; a panic
 //! hook ([`install_panic_hook`]) reports anything that slips through to the page.
 
+pub mod bench;
+
 use crate::board::{Board, View};
 use crate::edit;
 use crate::inspect::{ConstructionReport, CriticalReport};
