@@ -10,7 +10,8 @@ mkdir -p dist/www/pkg
 cp index.html dist/
 cp www/app.js www/worker.js www/style.css dist/www/
 cp www/pkg/pullback.js www/pkg/pullback_bg.wasm dist/www/pkg/
-[ -f bench.html ] && cp bench.html dist/
+cp bench.html dist/
+cp www/bench.js www/bench-worker.js dist/www/
 raw=$(stat -c %s dist/www/pkg/pullback_bg.wasm)
 gz=$(gzip -9 -c dist/www/pkg/pullback_bg.wasm | wc -c)
 echo "built dist/ ($(du -sh dist | cut -f1)); wasm ${raw} bytes raw, ${gz} bytes gzip -9" >&2

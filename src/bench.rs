@@ -139,8 +139,11 @@ pub struct Timing {
     pub min: f64,
     /// Slowest.
     pub max: f64,
-    /// Repetitions.
+    /// Samples (each the mean over `batch` calls).
     pub reps: u32,
+    /// Calls per sample, so that a sample lasts at least 10 ms whatever the clock's resolution.
+    #[serde(default)]
+    pub batch: u32,
 }
 
 impl Timing {
@@ -161,6 +164,7 @@ impl Timing {
             min: t[0],
             max: t[t.len() - 1],
             reps,
+            batch: 1,
         }
     }
 }
@@ -280,7 +284,13 @@ pub struct BenchReport {
     pub memory: Vec<MemoryRow>,
 }
 
-/// Times `f` repeatedly until `budget` seconds or `max_reps` are used (at least `min_reps`).
+/// Shortest timed sample: browsers coarsen `performance.now()` to 100 µs (5 µs when
+/// cross-origin isolated), so a sample must be long against that or it measures the clock.
+const MIN_SAMPLE_SECONDS: f64 = 1e-2;
+
+/// Times `f` repeatedly until `budget` seconds or `max_reps` samples are used (at least
+/// `min_reps`). A sample is a batch of calls lasting at least [`MIN_SAMPLE_SECONDS`] (the batch
+/// size comes from a calibration run, which also warms caches), divided by the batch size.
 fn time_reps(
     probe: &mut dyn Probe,
     budget: f64,
@@ -288,16 +298,29 @@ fn time_reps(
     max_reps: u32,
     mut f: impl FnMut() -> Result<()>,
 ) -> Result<Timing> {
+    let c0 = probe.now();
+    let mut batch = 0u32;
+    loop {
+        f()?;
+        batch += 1;
+        if probe.now() - c0 >= MIN_SAMPLE_SECONDS || batch >= 10_000 {
+            break;
+        }
+    }
     let mut times = vec![];
     let start = probe.now();
     while (times.len() as u32) < min_reps
         || ((probe.now() - start) < budget && (times.len() as u32) < max_reps)
     {
         let t0 = probe.now();
-        f()?;
-        times.push(probe.now() - t0);
+        for _ in 0..batch {
+            f()?;
+        }
+        times.push((probe.now() - t0) / f64::from(batch));
     }
-    Ok(Timing::of(times))
+    let mut t = Timing::of(times);
+    t.batch = batch;
+    Ok(t)
 }
 
 fn pass_flops(widths: &[usize], n: usize) -> f64 {

@@ -129,3 +129,14 @@ fn escape_flag_and_rank_formula_in_the_summary() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.starts_with("error: --escape"), "{err}");
 }
+
+#[test]
+fn help_after_a_command_prints_the_usage() {
+    for cmd in ["run", "bench", "show"] {
+        let out = pullback(&[cmd, "--help"]);
+        assert!(out.status.success(), "{cmd} --help exited {:?}", out.status);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("pullback bench"), "{cmd} --help: {text}");
+        assert!(text.contains("pullback run"), "{cmd} --help: {text}");
+    }
+}

@@ -169,9 +169,8 @@ fn the_cost_figure_draws_each_flow_where_its_cost_is() {
         fig.draw("cost", c.clone(), scale).unwrap();
         let px = Pixels::of(&c);
         assert!(px.ink() > 0.03, "blank cost figure: ink {}", px.ink());
-        for lane in 0..2 {
+        for (lane, &color) in PALETTE.iter().enumerate().take(2) {
             let t = trace(&mut host, lane);
-            let color = PALETTE[lane];
             assert!(
                 px.count(color, 10) > (100.0 * scale) as usize,
                 "lane {lane} colour missing"

@@ -112,6 +112,11 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(args: &[String]) -> Result<(), Failure> {
+    // `pullback CMD --help` (anywhere after the command) prints the usage instead of failing on
+    // an unknown argument: that is what people type first.
+    if args.iter().skip(1).any(|a| a == "--help" || a == "-h") {
+        return print_out(USAGE);
+    }
     match args.first().map(String::as_str) {
         None | Some("help") | Some("--help") | Some("-h") => print_out(USAGE),
         Some("presets") => {

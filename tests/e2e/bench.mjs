@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+// The bench page end to end: serves dist/, opens dist/bench.html in Debian chromium (playwright-core)
+// with S, M and U and a 10⁵-step heap check, and waits for the worker to finish. Asserts what must
+// hold whatever the machine (wasm32 with simd128, every row timed, the fast fields equal to the SVD
+// reference, a flat heap, a page without long tasks while the worker computes) and prints the
+// figures: the table, and the wasm/native ratio when $BENCH_NATIVE names a `pullback bench --json`
+// report from the same machine. Speeds are printed, never asserted.
+// Usage: node tests/e2e/bench.mjs   (env: BENCH_HASH to change the run, BENCH_NATIVE=FILE)
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '../../scripts/serve.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const dist = path.join(root, 'dist');
+const artifacts = path.join(root, 'test-artifacts');
+fs.mkdirSync(artifacts, { recursive: true });
+if (!fs.existsSync(path.join(dist, 'bench.html'))) {
+  console.error('bench: dist/bench.html is missing; run ./build.sh first');
+  process.exit(2);
+}
+const hash = process.env.BENCH_HASH || '#only=S,M,U&memory=100000&auto=1';
+const wanted = new URLSearchParams(hash.slice(1)).get('only').split(',');
+const memorySteps = Number(new URLSearchParams(hash.slice(1)).get('memory') || 0);
+
+const server = await serve(dist, 0);
+const base = `http://127.0.0.1:${server.address().port}/`;
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+const failures = [];
+const check = (cond, msg) => { if (!cond) failures.push(msg); };
+
+try {
+  const errors = [];
+  const watch = async (p) => {
+    p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    p.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    await p.addInitScript(() => {
+      window.__longtasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.__longtasks.push(e.duration);
+      }).observe({ type: 'longtask', buffered: true });
+    });
+  };
+  let page = await browser.newPage();
+  await watch(page);
+  // First the restart path: a worker that dies is replaced and the page says so.
+  await page.goto(base + 'bench.html#only=S');
+  await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60000 });
+  await page.evaluate(() => window.pullbackBench.crash());
+  await page.waitForFunction(() => /restarted/.test(document.getElementById('bench-status').textContent), null, { timeout: 10000 });
+  await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60000 });
+  const restartText = await page.textContent('[data-testid=bench-status]');
+  check(/stopped .*restarted/.test(restartText), `after a crash the status says: ${restartText}`);
+  const crashErrors = errors.splice(0); // the crash itself is reported on the console
+  check(crashErrors.length <= 2, `console errors around the crash: ${crashErrors.join(' | ')}`);
+
+  await page.close();
+  page = await browser.newPage();
+  await watch(page);
+  await page.goto(base + 'bench.html' + hash);
+  await page.waitForFunction(() => document.body.dataset.state === 'running', null, { timeout: 60000 });
+  const loadTasks = await page.evaluate(() => window.__longtasks.splice(0));
+  // While the worker computes, the page must answer: a click on a checkbox and back.
+  const t0 = Date.now();
+  await page.click('input[name=only][value=Mr]');
+  await page.click('input[name=only][value=Mr]');
+  const clickMs = Date.now() - t0;
+  await page.waitForFunction(() => document.body.dataset.done === '1', null, { timeout: 30 * 60 * 1000, polling: 500 });
+  const out = await page.evaluate(() => window.benchResult);
+  const runTasks = await page.evaluate(() => window.__longtasks);
+  const table = await page.textContent('[data-testid=bench-table]');
+  const statusText = await page.textContent('[data-testid=bench-status]');
+  await page.screenshot({ path: path.join(artifacts, 'bench-page.png'), fullPage: true });
+
+  console.log(table);
+  console.log(statusText);
+  const r = out.report;
+  fs.writeFileSync(path.join(artifacts, 'bench-wasm.json'), JSON.stringify(r, null, 2));
+  check(out.failures.length === 0, `scenarios failed: ${out.failures.join('; ')}`);
+  check(r && r.format === 'pullback-bench' && r.target === 'wasm32', `report format/target: ${r && r.format}/${r && r.target}`);
+  check(r && r.simd128 === true, 'the page build is not the simd128 one');
+  for (const name of wanted) {
+    for (const flow of ['standard', 'adapted']) {
+      const row = r.results.find((x) => x.scenario === name && x.flow === flow);
+      if (!row) { check(false, `${name} ${flow}: no row`); continue; }
+      const e = row.eval_seconds;
+      check(e.median > 0 && Number.isFinite(e.median) && e.min <= e.median && e.median <= e.max,
+        `${name} ${flow}: eval_seconds ${JSON.stringify(e)}`);
+      check(row.steps_per_second > 0 && row.steps > 0, `${name} ${flow}: steps/s ${row.steps_per_second} over ${row.steps} steps`);
+      check(row.paths.fallbacks === 0, `${name} ${flow}: ${row.paths.fallbacks} SVD fallbacks on a full-rank scenario`);
+      // The fast field and the SVD reference at θ₀: the same vector to rounding (ε·κ(D) ≲ 1e-9 here).
+      check(row.reference_rel_diff !== null && row.reference_rel_diff <= 1e-8,
+        `${name} ${flow}: |fast − SVD|/|SVD| = ${row.reference_rel_diff}`);
+    }
+  }
+  if (memorySteps > 0) {
+    const m = (r.memory || [])[0];
+    check(m && m.steps === memorySteps, `memory row: ${JSON.stringify(m)}`);
+    check(m && m.after === m.before, `wasm heap grew over ${memorySteps} steps: ${m && m.before} → ${m && m.after} bytes`);
+  }
+  check(runTasks.every((d) => d <= 50), `page long tasks while the worker ran: ${runTasks.map(Math.round).join(', ')} ms`);
+  check(clickMs < 2000, `a click took ${clickMs} ms while the worker ran`);
+  check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+
+  console.log('\nmeasured (browser worker, wasm32 + simd128):');
+  console.log(`  page long tasks: ${loadTasks.length} while loading (${loadTasks.map(Math.round).join(', ')} ms), ${runTasks.length} while running`);
+  console.log(`  two clicks while the worker ran: ${clickMs} ms; whole run ${out.seconds} s`);
+  if (r.memory && r.memory[0]) console.log(`  heap: ${r.memory[0].before} → ${r.memory[0].after} bytes over ${r.memory[0].steps} RK4 steps of S`);
+  const nativePath = process.env.BENCH_NATIVE;
+  if (nativePath && fs.existsSync(nativePath)) {
+    const n = JSON.parse(fs.readFileSync(nativePath, 'utf8'));
+    console.log(`\nwasm/native on this machine (native: ${n.threads} threads, ${n.gemm_gflops.toFixed(1)} GFLOP/s dgemm on one):`);
+    console.log('  scenario flow      s/eval wasm  s/eval native  ratio   steps/s wasm  steps/s native  ratio');
+    for (const w of r.results) {
+      const x = n.results.find((y) => y.scenario === w.scenario && y.flow === w.flow);
+      if (!x) continue;
+      const ev = w.eval_seconds.median / x.eval_seconds.median;
+      const st = w.steps_per_second && x.steps_per_second ? x.steps_per_second / w.steps_per_second : NaN;
+      console.log(`  ${w.scenario.padEnd(8)} ${w.flow.padEnd(9)} ${w.eval_seconds.median.toExponential(3).padStart(11)} ${x.eval_seconds.median.toExponential(3).padStart(14)} ${ev.toFixed(2).padStart(6)}× ${String(Math.round(w.steps_per_second)).padStart(13)} ${String(Math.round(x.steps_per_second)).padStart(15)} ${st.toFixed(2).padStart(6)}×`);
+    }
+  }
+} catch (e) {
+  failures.push(e.stack || String(e));
+} finally {
+  await browser.close();
+  server.close();
+}
+if (failures.length) {
+  console.log(`\nbench page: ${failures.length} check(s) failed`);
+  for (const f of failures) console.log(`  ${f}`);
+  process.exit(1);
+}
+console.log('\nbench page: all checks passed');
