@@ -77,7 +77,7 @@ pub fn sample(
     let (class_spread, class_mean_distance) = neural_collapse(model, ws.outputs());
     let outputs = keep.outputs.then(|| ws.outputs().to_vec());
     let cost = ws.cost();
-    let svd = ws.svd(rank_rtol)?;
+    let svd = linalg::OutputSpectrum::new(ws.dt(), rank_rtol)?;
     let proj = svd.project_output(&grad_x);
     let perp: Vec<f64> = grad_x.iter().zip(&proj).map(|(g, p)| g - p).collect();
     let n = model.n() as f64;

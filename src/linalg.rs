@@ -193,6 +193,116 @@ impl JacobianSvd {
     }
 }
 
+/// The output side of the SVD of `D` only: singular values, the rank decision and `𝒫`. What a
+/// diagnostic sample needs, at a fraction of [`JacobianSvd::new`]'s cost on a wide `D`.
+#[derive(Debug, Clone)]
+pub struct OutputSpectrum {
+    /// Singular values of `D`, descending (`min(QN, K)` of them).
+    pub sigma: Vec<f64>,
+    /// Left singular vectors (in `R^{QN}`) of the numerically nonzero singular values; `None`
+    /// when `rank D = QN`, where `𝒫` is the identity.
+    output_vecs: Option<DMatrix<f64>>,
+    qn: usize,
+    rank: usize,
+}
+
+impl OutputSpectrum {
+    /// Singular values and `𝒫` of `D = dtᵀ` with relative rank tolerance `rtol`.
+    ///
+    /// For `K ≥ 2QN` (the overparametrized case that dominates sample time) `Dᵀ = QR` is
+    /// factored without forming `Q`, the singular values of `R` come first, and its singular
+    /// vectors only when the rank is below `QN` (`D = V_R Σ (Q U_R)ᵀ`, so `𝒫` needs `V_R` alone).
+    /// M scenario (`4482 × 400`): 0.52 s for [`JacobianSvd::new`], 0.19 s here at full rank.
+    /// Other shapes use [`JacobianSvd::new`]. The singular values are the same computation as
+    /// there (Householder QR, then the SVD of `R`).
+    ///
+    /// Errors: as [`JacobianSvd::new`].
+    pub fn new(dt: &DMatrix<f64>, rtol: f64) -> Result<Self> {
+        let (k, qn) = dt.shape();
+        if qn == 0 || k < QR_FIRST * qn {
+            let svd = JacobianSvd::new(dt, rtol)?;
+            let rank = svd.rank();
+            return Ok(OutputSpectrum {
+                output_vecs: Some(svd.output_vecs.columns(0, rank).into_owned()),
+                sigma: svd.sigma,
+                qn,
+                rank,
+            });
+        }
+        if let Some(i) = dt.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite(format!(
+                "Jacobian entry {i} is {}",
+                dt.as_slice()[i]
+            )));
+        }
+        let r = dt.clone().qr().r();
+        let values = r
+            .clone()
+            .try_svd(false, false, f64::EPSILON, 100_000)
+            .ok_or_else(not_converged)?
+            .singular_values;
+        let mut sigma: Vec<f64> = values.iter().copied().collect();
+        sigma.sort_by(|a, b| b.total_cmp(a));
+        let rank = numerical_rank(&sigma, rtol);
+        let output_vecs = if rank < qn {
+            let svd = r
+                .try_svd(false, true, f64::EPSILON, 100_000)
+                .ok_or_else(not_converged)?;
+            let v_t = svd.v_t.expect("requested Vᵀ");
+            let mut order: Vec<usize> = (0..qn).collect();
+            order.sort_by(|&a, &b| svd.singular_values[b].total_cmp(&svd.singular_values[a]));
+            Some(DMatrix::from_fn(qn, rank, |row, c| v_t[(order[c], row)]))
+        } else {
+            None
+        };
+        Ok(OutputSpectrum {
+            sigma,
+            output_vecs,
+            qn,
+            rank,
+        })
+    }
+
+    /// Numerical rank of `D`.
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// `σ_max(D)` (0 for an empty matrix).
+    pub fn sigma_max(&self) -> f64 {
+        self.sigma.first().copied().unwrap_or(0.0)
+    }
+
+    /// Smallest of the `min(QN, K)` singular values.
+    pub fn sigma_min(&self) -> f64 {
+        self.sigma.last().copied().unwrap_or(0.0)
+    }
+
+    /// `λ_min(DDᵀ)`: `σ_{QN}²` when `K ≥ QN`, else 0.
+    pub fn lambda_min_ntk(&self) -> f64 {
+        if self.sigma.len() == self.qn {
+            self.sigma_min().powi(2)
+        } else {
+            0.0
+        }
+    }
+
+    /// `𝒫 g`: orthogonal projection of `g ∈ R^{QN}` onto the numerical `range D`.
+    pub fn project_output(&self, g: &[f64]) -> Vec<f64> {
+        let Some(u) = &self.output_vecs else {
+            return g.to_vec();
+        };
+        let mut out = vec![0.0; g.len()];
+        for col in u.column_iter() {
+            let dot: f64 = col.iter().zip(g).map(|(a, b)| a * b).sum();
+            for (o, c) in out.iter_mut().zip(col.iter()) {
+                *o += dot * c;
+            }
+        }
+        out
+    }
+}
+
 /// `JacobianSvd::new` factors `A = QR` first when one side of `D` is this many times the other.
 const QR_FIRST: usize = 2;
 
@@ -281,6 +391,41 @@ mod tests {
         let p = svd.project_output(&[2.0, 5.0]);
         assert!(max_rel_diff(&p, &[2.0, 0.0]) < 1e-14);
         assert_eq!(svd.lambda_min_ntk(), 0.0);
+    }
+
+    #[test]
+    fn output_spectrum_agrees_with_the_full_svd() {
+        // Wide D (the fast path, full rank and rank-deficient) and the shapes that delegate.
+        let mut rng = crate::rng::Rng::new(5);
+        for (k, qn, rank) in [(90, 20, 20), (90, 20, 13), (30, 20, 20), (9, 40, 9)] {
+            let a = DMatrix::from_fn(k, rank, |_, _| rng.normal());
+            let b = DMatrix::from_fn(rank, qn, |i, _| rng.normal() * 10f64.powi(-(i as i32) / 3));
+            let dt = a * b;
+            let full = JacobianSvd::new(&dt, 1e-10).unwrap();
+            let out = OutputSpectrum::new(&dt, 1e-10).unwrap();
+            assert_eq!(out.rank(), full.rank(), "{k}×{qn}");
+            assert_eq!(out.rank(), rank, "{k}×{qn}");
+            assert_eq!(out.sigma.len(), full.sigma.len());
+            for (x, y) in out.sigma.iter().zip(&full.sigma) {
+                assert!(
+                    (x - y).abs() <= 1e-13 * full.sigma_max(),
+                    "{k}×{qn}: σ {x} vs {y}"
+                );
+            }
+            let (l1, l2) = (out.lambda_min_ntk(), full.lambda_min_ntk());
+            assert!(
+                (l1 - l2).abs() <= 1e-12 * full.sigma_max().powi(2),
+                "λ_min {l1} vs {l2}"
+            );
+            let g: Vec<f64> = (0..qn).map(|_| rng.normal()).collect();
+            let (p1, p2) = (out.project_output(&g), full.project_output(&g));
+            let err = p1
+                .iter()
+                .zip(&p2)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f64::max);
+            assert!(err <= 1e-12 * norm(&g), "{k}×{qn}: |𝒫g − 𝒫g| = {err:e}");
+        }
     }
 
     #[test]

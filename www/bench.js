@@ -7,6 +7,8 @@ const runButton = $('bench-run');
 const downloadButton = $('bench-download');
 const status = $('bench-status');
 const table = $('bench-table');
+const ratio = $('bench-ratio');
+let native = null; // a loaded `pullback bench --json` report
 
 let worker = null;
 let pending = null; // { id, resolve, reject }
@@ -132,10 +134,48 @@ async function run() {
   if (document.body.dataset.state !== 'failed') setState('ready');
   downloadButton.disabled = !merged;
   window.benchResult = { report: merged, failures, seconds: Number(seconds) };
+  showRatio();
   if (failures.length) say(`Finished in ${seconds} s with ${failures.length} failure(s): ${failures.join('; ')}`, 'error');
   else say(`Finished in ${seconds} s.`);
   document.body.dataset.done = '1';
 }
+
+// The wasm/native table: one row per scenario and flow present in both reports.
+function showRatio() {
+  if (!native) { ratio.textContent = ''; return; }
+  if (!merged) { ratio.textContent = 'Native report loaded; run the benchmark here to compare.'; return; }
+  const num = (x, w) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toExponential(3)).padStart(w);
+  const lines = [`native: ${native.threads} thread(s), 512³ dgemm ${native.gemm_gflops.toFixed(1)} GFLOP/s on one; wasm: ${merged.gemm_gflops.toFixed(1)}`,
+    'scenario flow      s/eval wasm  s/eval native  ratio   steps/s wasm  steps/s native  ratio'];
+  for (const w of merged.results) {
+    const x = native.results.find((y) => y.scenario === w.scenario && y.flow === w.flow);
+    if (!x) continue;
+    const ev = w.eval_seconds.median / x.eval_seconds.median;
+    const st = w.steps_per_second && x.steps_per_second ? x.steps_per_second / w.steps_per_second : NaN;
+    const steps = (v) => (v ? String(Math.round(v)) : '-');
+    lines.push(`${w.scenario.padEnd(8)} ${w.flow.padEnd(9)} ${num(w.eval_seconds.median, 11)} ${num(x.eval_seconds.median, 14)} ${(ev.toFixed(2) + '×').padStart(7)} ${steps(w.steps_per_second).padStart(13)} ${steps(x.steps_per_second).padStart(15)} ${(Number.isFinite(st) ? st.toFixed(2) + '×' : '-').padStart(7)}`);
+  }
+  if (lines.length === 2) lines.push('(no scenario in common)');
+  ratio.textContent = lines.join('\n');
+  window.benchRatio = lines;
+}
+
+$('bench-native').addEventListener('change', async (e) => {
+  const file = e.target.files[0];
+  if (!file) return;
+  try {
+    const r = JSON.parse(await file.text());
+    if (r.format !== 'pullback-bench' || !Array.isArray(r.results)) {
+      throw new Error('format: expected a `pullback bench --json` report ("format": "pullback-bench")');
+    }
+    native = r;
+    showRatio();
+  } catch (err) {
+    native = null;
+    ratio.textContent = '';
+    say(`native report ${file.name}: ${err.message}`, 'error');
+  }
+});
 
 form.addEventListener('submit', (e) => { e.preventDefault(); if (!runButton.disabled) run(); });
 downloadButton.addEventListener('click', () => {

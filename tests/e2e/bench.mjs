@@ -113,17 +113,19 @@ try {
   if (r.memory && r.memory[0]) console.log(`  heap: ${r.memory[0].before} → ${r.memory[0].after} bytes over ${r.memory[0].steps} RK4 steps of S`);
   const nativePath = process.env.BENCH_NATIVE;
   if (nativePath && fs.existsSync(nativePath)) {
-    const n = JSON.parse(fs.readFileSync(nativePath, 'utf8'));
-    console.log(`\nwasm/native on this machine (native: ${n.threads} threads, ${n.gemm_gflops.toFixed(1)} GFLOP/s dgemm on one):`);
-    console.log('  scenario flow      s/eval wasm  s/eval native  ratio   steps/s wasm  steps/s native  ratio');
-    for (const w of r.results) {
-      const x = n.results.find((y) => y.scenario === w.scenario && y.flow === w.flow);
-      if (!x) continue;
-      const ev = w.eval_seconds.median / x.eval_seconds.median;
-      const st = w.steps_per_second && x.steps_per_second ? x.steps_per_second / w.steps_per_second : NaN;
-      console.log(`  ${w.scenario.padEnd(8)} ${w.flow.padEnd(9)} ${w.eval_seconds.median.toExponential(3).padStart(11)} ${x.eval_seconds.median.toExponential(3).padStart(14)} ${ev.toFixed(2).padStart(6)}× ${String(Math.round(w.steps_per_second)).padStart(13)} ${String(Math.round(x.steps_per_second)).padStart(15)} ${st.toFixed(2).padStart(6)}×`);
-    }
+    // The page's own comparison: load the native report into its file input.
+    await page.setInputFiles('[data-testid=bench-native]', nativePath);
+    const lines = await page.waitForFunction(() => window.benchRatio, null, { timeout: 5000 }).then((h) => h.jsonValue());
+    check(lines.length >= 2 + 2 * wanted.length, `ratio table has ${lines.length - 2} rows`);
+    console.log('\nwasm/native on this machine, from the page:');
+    for (const l of lines) console.log(`  ${l}`);
   }
+  // A file that is not a bench report is refused with a message naming the field.
+  const bad = path.join(artifacts, 'not-a-bench.json');
+  fs.writeFileSync(bad, '{"format": "pullback-trace"}');
+  await page.setInputFiles('[data-testid=bench-native]', bad);
+  const badText = await page.textContent('[data-testid=bench-status]');
+  check(/not-a-bench\.json: format: expected/.test(badText), `a wrong native file says: ${badText}`);
 } catch (e) {
   failures.push(e.stack || String(e));
 } finally {

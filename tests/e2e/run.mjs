@@ -482,6 +482,35 @@ await test('outputs against t and the homotopy family: the adapted flow stays on
   await context.close();
 });
 
+await test('the bench M network (K = 4482, QN = 400) on the page: the adapted flow runs, the page stays responsive', async () => {
+  // The benchmark's M scenario: 2-64-64-2 tanh, 200 moons, init scale 3 (full rank at θ₀).
+  const scenario = {
+    seed: 1, data: { kind: 'moons', n: 200, noise: 0.1 },
+    net: { widths: [2, 64, 64, 2], activation: 'tanh' }, init: { kind: 'gaussian', scale: 3 },
+  };
+  const b64 = Buffer.from(JSON.stringify(scenario)).toString('base64url');
+  const { page, context, errors } = await open(`#scenario=${b64}&flows=adapted&speed=max&view=cost,outputs,spectrum`, { longtasks: true });
+  await waitState(page, ['ready']);
+  assert(await page.textContent('[data-testid=regime]').then((t) => /over/i.test(t)), 'regime badge is not "over"');
+  await page.waitForTimeout(500);
+  const t0 = await page.evaluate(() => performance.now());
+  const c0 = await value(page, 'cost');
+  await page.click('[data-testid=play]');
+  await waitState(page, ['running']);
+  await page.waitForTimeout(10000);
+  const lane = (await page.evaluate(() => window.pullback.lanes()))[0];
+  const tasks = (await page.evaluate(() => window.__longtasks)).filter((t) => t.start >= t0);
+  const c1 = await value(page, 'cost');
+  figures.mPageAdaptedStepsPerSecond = Math.round(lane.steps_per_s * 10) / 10;
+  figures.mPageSteps = lane.steps;
+  figures.mPageSAfter10s = await value(page, 's');
+  figures.mPageLongtasksMs = tasks.map((t) => Math.round(t.duration));
+  assert(lane.steps > 0 && c1 < c0, `M did not advance: ${lane.steps} steps, C ${c0} → ${c1}`);
+  assert(tasks.every((t) => t.duration <= 100), `main-thread tasks over 100 ms: ${tasks.map((t) => t.duration.toFixed(0)).join(', ')}`);
+  assert(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+  await context.close();
+});
+
 await test('30 s run with every flow and view: no main-thread task over 100 ms, no console error', async () => {
   const { page, context, errors } = await open(
     '#preset=over-smooth&flows=adapted,standard,gd,homotopy&speed=4&view=cost,outputs,spectrum,boundary,collapse,singular,reparam,homotopy,critical,construct',
