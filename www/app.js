@@ -61,11 +61,37 @@ function post(msg) {
   return msg.id;
 }
 
+// A worker that stops answering (one computation far too large for this browser) cannot be
+// interrupted, only replaced: the page pings it and, after HANG_MS without any message, restarts it
+// paused, so that the same computation does not start again by itself.
+const HANG_MS = window.__pullbackHangMs ?? 30000;
+let lastHeard = null;
+let pingTimer = null;
+
+function watchdog() {
+  clearInterval(pingTimer);
+  pingTimer = setInterval(() => {
+    // Loading the module is not a hang (slow machines take seconds); the clock starts at its
+    // first message.
+    if (document.body.dataset.state === 'error' || lastHeard === null) return;
+    const silent = performance.now() - lastHeard;
+    if (silent > HANG_MS) {
+      restartWorker(`The worker has not answered for ${Math.round(silent / 1000)} s (one computation is too large for this browser; try fewer points or a smaller network)`, { hung: true });
+    } else {
+      worker.postMessage({ type: '__ping' });
+    }
+  }, Math.min(5000, HANG_MS / 3));
+}
+
 function startWorker() {
   const gen = ++workerGen;
   worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  lastHeard = null;
+  watchdog();
   worker.onmessage = (e) => {
     if (gen !== workerGen) return;
+    lastHeard = performance.now();
+    if (e.data.type === '__pong') return;
     const t0 = performance.now();
     onMessage(e.data);
     note(`message ${e.data.type}`, performance.now() - t0);
@@ -79,7 +105,7 @@ function startWorker() {
   };
 }
 
-function restartWorker(reason) {
+function restartWorker(reason, { hung = false } = {}) {
   const now = performance.now();
   restarts = restarts.filter((t) => now - t < 20000);
   restarts.push(now);
@@ -91,8 +117,9 @@ function restartWorker(reason) {
     showBanner(`${reason}. The worker keeps failing, so it was not restarted again; reload the page to try once more.`);
     return;
   }
-  showBanner(`${reason}. The worker was restarted and the scenario restored${wasRunning ? '; the run starts again from θ₀' : ''}.`);
-  resumeAfterLoad = wasRunning ? 'play' : null;
+  const resume = wasRunning && !hung;
+  showBanner(`${reason}. The worker was restarted and the scenario restored${resume ? '; the run starts again from θ₀' : (hung ? ', paused' : '')}.`);
+  resumeAfterLoad = resume ? 'play' : null;
   loadedKey = '';
   familyOn = false;
   // Until the new worker has the scenario again nothing can run; saying so at once also keeps
@@ -988,6 +1015,7 @@ window.pullback = {
   drawCost: () => ({ ...drawCost }),
   slowest: () => ({ ...slowest }),
   crashWorker: () => worker.postMessage({ type: '__crash' }),
+  hangWorker: (ms) => worker.postMessage({ type: '__hang', ms }),
 };
 
 async function boot() {

@@ -66,6 +66,11 @@ self.onmessage = (event) => {
   // Test hook, thrown synchronously so that it surfaces as the worker's error event on the page:
   // lets the end-to-end tests check that a crashed worker is restarted.
   if (event.data && event.data.type === '__crash') throw new Error('worker crash requested by a test');
+  // The page's watchdog: any message proves the worker is alive. Answered at once, outside the
+  // queue of module calls, so that only a worker stuck in one computation stays silent.
+  if (event.data && event.data.type === '__ping') { self.postMessage({ type: '__pong' }); return; }
+  // Test hook: a computation that does not end (busy for `ms`), for the watchdog's test.
+  if (event.data && event.data.type === '__hang') { const end = Date.now() + event.data.ms; while (Date.now() < end) { /* busy */ } return; }
   // Callbacks on one resolved promise run in the order they were added: messages keep their order.
   ready.then(() => {
     if (!host) return;

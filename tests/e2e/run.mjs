@@ -35,13 +35,14 @@ function assert(cond, msg) {
 }
 
 // A fresh context per test: its own storage, downloads and clipboard permission.
-async function open(hash, { viewport = { width: 1400, height: 1000 }, longtasks = false, scale = 1 } = {}) {
+async function open(hash, { viewport = { width: 1400, height: 1000 }, longtasks = false, scale = 1, init = null } = {}) {
   const context = await browser.newContext({ viewport, acceptDownloads: true, deviceScaleFactor: scale });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   const page = await context.newPage();
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  if (init) await page.addInitScript(init);
   if (longtasks) {
     await page.addInitScript(() => {
       window.__longtasks = [];
@@ -304,6 +305,23 @@ await test('a crashed worker is restarted, the user is told, and the scenario re
   await page.click('[data-testid=play]');
   await waitState(page, ['running', 'paused']);
   await page.waitForFunction(() => Number(document.querySelector('[data-testid=s]').dataset.value) > 0);
+  await context.close();
+});
+
+await test('a worker that stops answering is replaced after the watchdog time, paused, and the user is told', async () => {
+  const { page, context } = await open('#preset=over-smooth&flows=adapted&speed=1', { init: () => { window.__pullbackHangMs = 3000; } });
+  await waitState(page, ['ready']);
+  const before = await page.evaluate(() => window.pullback.scenario());
+  await page.click('[data-testid=play]');
+  await waitState(page, ['running']);
+  await page.evaluate(() => window.pullback.hangWorker(15000));
+  await page.waitForFunction(() => /not answered/.test(document.getElementById('banner-text').textContent), null, { timeout: 10000 });
+  const text = await page.textContent('[data-testid=error-banner]');
+  assert(/restarted/.test(text) && /paused/.test(text), text);
+  await waitState(page, ['ready', 'paused'], 10000);
+  assert(await page.evaluate(() => window.pullback.scenario()) === before, 'scenario changed');
+  await page.waitForTimeout(1000);
+  assert(['ready', 'paused'].includes(await state(page)), `after the restart the page is ${await state(page)}, not paused`);
   await context.close();
 });
 
