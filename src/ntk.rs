@@ -30,10 +30,14 @@ pub struct Derivs {
     work: Vec<Vec<f64>>,
     /// `N × N` Gram matrix of activations.
     kbuf: Vec<f64>,
-    /// `QN × QN` Gram matrix of signals.
+    /// Every layer's NTK factor, transposed and padded (see [`Derivs::ntk_lower`]).
     gamma: Vec<f64>,
-    /// A column of `K_l + 1` expanded over the `Q` outputs of each sample.
+    /// Every layer's Hadamard weights `K_l + 1`, expanded over the outputs.
     kexp: Vec<f64>,
+    /// Sample index of each NTK row (`i / Q`).
+    samples: Vec<usize>,
+    /// Absolute row sums of the NTK.
+    rows: Vec<f64>,
 }
 
 /// What the assembly of the NTK learned about it on the way (used for condition estimates).
@@ -51,6 +55,12 @@ impl NtkInfo {
         self.trace.min(self.max_row_sum)
     }
 }
+
+/// Largest `QN` whose NTK is assembled by [`kernels::gram_tile_scaled`] tiles rather than from
+/// per-layer Gram matrices, on wasm32 with simd128 only: there the tiles took S's assembly
+/// (`QN` = 100) from 75 to 65 µs, while M's (`QN` = 400) was 5% slower than through the packed
+/// product; natively matrixmultiply's AVX kernels were faster at every size (S 31 vs 49 µs).
+pub const TILED_MAX_QN: usize = 256;
 
 fn resize(v: &mut Vec<f64>, n: usize) {
     if v.len() != n {
@@ -284,12 +294,137 @@ impl Derivs {
         ntk: &mut Vec<f64>,
     ) -> NtkInfo {
         self.signals(net, theta, fw);
+        let n = fw.h[0].ncols();
+        let q = net.output_dim();
+        let qn = q * n;
+        resize(ntk, qn * qn);
+        if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) && qn <= TILED_MAX_QN {
+            self.assemble_tiled(net, fw, ntk);
+        } else {
+            self.assemble_gemm(net, fw, ntk);
+        }
+        let mut info = NtkInfo::default();
+        let rows = &mut self.rows;
+        rows.clear();
+        rows.resize(qn, 0.0);
+        for jc in 0..qn {
+            let col = &ntk[jc * qn + jc..(jc + 1) * qn];
+            info.trace += col[0];
+            let mut s = col[0].abs();
+            for (r, v) in rows[jc + 1..].iter_mut().zip(&col[1..]) {
+                s += v.abs();
+                *r += v.abs();
+            }
+            rows[jc] += s;
+        }
+        info.max_row_sum = rows.iter().copied().fold(0.0, f64::max);
+        info
+    }
+
+    /// The lower triangle of the NTK in one pass over `4 × 4` tiles of the output, each layer's
+    /// term added while the tile is in registers (see [`TILED_MAX_QN`]).
+    fn assemble_tiled(&mut self, net: &Mlp, fw: &Forward, ntk: &mut [f64]) {
         let widths = net.widths();
         let layers = widths.len() - 1;
         let n = fw.h[0].ncols();
         let q = net.output_dim();
         let qn = q * n;
-        resize(ntk, qn * qn);
+        let t = kernels::TILE;
+        let qnp = qn.div_ceil(t) * t;
+        self.samples.clear();
+        self.samples.extend((0..qnp).map(|i| (i / q).min(n - 1)));
+        // K_l = H_{l−1}ᵀH_{l−1} (lower triangles), l = 1..=L+1, one N × N block each.
+        resize(&mut self.kbuf, layers * n * n);
+        for l in 1..=layers {
+            let m_prev = widths[l - 1];
+            kernels::syrk_lower(
+                1.0,
+                MatRef::col_major(fw.h[l - 1].as_slice(), m_prev, n, m_prev),
+                0.0,
+                &mut self.kbuf[(l - 1) * n * n..],
+                n,
+            );
+        }
+        // Factors of every term, transposed (row p contiguous over the QN columns) and padded
+        // with zero columns to a multiple of the tile: the signals G_l of the hidden layers, then
+        // the output layer's, whose signal is g[q'; (j, q)] = δ_{qq'}.
+        let rows_total: usize = widths[1..layers].iter().sum::<usize>() + q;
+        resize(&mut self.gamma, rows_total * qnp);
+        let mut off = 0;
+        for (g, &m_l) in self.signals.iter().zip(&widths[1..layers]) {
+            let gt = &mut self.gamma[off..off + m_l * qnp];
+            for (c, col) in g.chunks_exact(m_l).enumerate() {
+                for (p, v) in col.iter().enumerate() {
+                    gt[p * qnp + c] = *v;
+                }
+            }
+            off += m_l * qnp;
+        }
+        for (p, row) in self.gamma[off..].chunks_exact_mut(qnp).enumerate() {
+            for (i, x) in row.iter_mut().enumerate() {
+                *x = if i < qn && i % q == p { 1.0 } else { 0.0 };
+            }
+        }
+        // One pass over the lower tiles, every layer's term added while the tile is in
+        // registers; no QN × QN intermediate.
+        // Hadamard weights of the tile column's samples, w[(l·T + jj)·QNp + i] = K_l[i/Q, j/Q] + 1
+        // for column j = j0 + jj and i ≥ j0 (the lower part; no tile reads the rest): laid out
+        // so that a tile reads them as vectors, and small enough to stay in cache (M's weights
+        // for all columns at once took 2 MB and slowed the solve that follows).
+        resize(&mut self.kexp, layers * t * qnp);
+        for j0 in (0..qn).step_by(t) {
+            let mut offs = [0; 4];
+            for (jj, o) in offs.iter_mut().enumerate() {
+                *o = jj * qnp;
+            }
+            for l in 0..layers {
+                let kl = &self.kbuf[l * n * n..(l + 1) * n * n];
+                let wl = &mut self.kexp[l * t * qnp..(l + 1) * t * qnp];
+                for (jj, wcol) in wl.chunks_exact_mut(qnp).enumerate() {
+                    let kcol = &kl[self.samples[j0 + jj] * n..][..n];
+                    for (x, si) in wcol[j0..].iter_mut().zip(&self.samples[j0..]) {
+                        *x = kcol[*si] + 1.0;
+                    }
+                }
+            }
+            for i0 in (j0..qn).step_by(t) {
+                let mut res = [[0.0f64; 4]; 4];
+                let mut off = 0;
+                for (l, &m_l) in widths[1..layers].iter().chain([&q]).enumerate() {
+                    kernels::gram_tile_scaled(
+                        &self.gamma[off..off + m_l * qnp],
+                        qnp,
+                        m_l,
+                        (i0, j0),
+                        &self.kexp[l * t * qnp..(l + 1) * t * qnp],
+                        offs,
+                        &mut res,
+                    );
+                    off += m_l * qnp;
+                }
+                for (jj, r) in res.iter().enumerate() {
+                    let j = j0 + jj;
+                    if j >= qn {
+                        break;
+                    }
+                    let lo = i0.max(j);
+                    let hi = (i0 + t).min(qn);
+                    if lo < hi {
+                        ntk[j * qn + lo..j * qn + hi].copy_from_slice(&r[lo - i0..hi - i0]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The lower triangle of the NTK from per-layer Gram matrices formed by [`kernels::syrk_lower`],
+    /// combined in a second pass.
+    fn assemble_gemm(&mut self, net: &Mlp, fw: &Forward, ntk: &mut [f64]) {
+        let widths = net.widths();
+        let layers = widths.len() - 1;
+        let n = fw.h[0].ncols();
+        let q = net.output_dim();
+        let qn = q * n;
         resize(&mut self.kbuf, n * n);
         // Output layer: δ_{qq'}(⟨h_L[j], h_L[j']⟩ + 1).
         let m_last = widths[layers - 1];
@@ -349,23 +484,6 @@ impl Derivs {
                 }
             }
         }
-        let mut info = NtkInfo::default();
-        let mut rows = std::mem::take(&mut self.kbuf);
-        rows.clear();
-        rows.resize(qn, 0.0);
-        for jc in 0..qn {
-            let col = &ntk[jc * qn + jc..(jc + 1) * qn];
-            info.trace += col[0];
-            let mut s = col[0].abs();
-            for (r, v) in rows[jc + 1..].iter_mut().zip(&col[1..]) {
-                s += v.abs();
-                *r += v.abs();
-            }
-            rows[jc] += s;
-        }
-        info.max_row_sum = rows.iter().copied().fold(0.0, f64::max);
-        self.kbuf = rows;
-        info
     }
 }
 
@@ -451,6 +569,19 @@ mod tests {
                 }
             }
             assert!((info.trace - want.trace()).abs() < 1e-12 * want.trace());
+            // Both assemblies, whichever the target uses.
+            let mut tiled = vec![0.0; qn * qn];
+            der.assemble_tiled(&net, &fw, &mut tiled);
+            let mut gemm = vec![0.0; qn * qn];
+            der.assemble_gemm(&net, &fw, &mut gemm);
+            for j in 0..qn {
+                for i in j..qn {
+                    for got in [tiled[i + j * qn], gemm[i + j * qn]] {
+                        let e = (got - want[(i, j)]).abs() / want.amax();
+                        assert!(e < 1e-13, "{widths:?} ({i},{j}): {e:.1e}");
+                    }
+                }
+            }
             let mut diag = vec![0.0; qn];
             der.ntk_diagonal(&net, &theta, &fw, &mut diag);
             for (i, g) in diag.iter().enumerate() {
