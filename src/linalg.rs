@@ -235,7 +235,7 @@ impl OutputSpectrum {
                 dt.as_slice()[i]
             )));
         }
-        let r = dt.clone().qr().r();
+        let r = cholesky_qr2_r(dt).unwrap_or_else(|| dt.clone().qr().r());
         let values = r
             .clone()
             .try_svd(false, false, f64::EPSILON, 100_000)
@@ -301,6 +301,42 @@ impl OutputSpectrum {
         }
         out
     }
+}
+
+/// The triangular factor `R` of a tall `A = QR` (`K × n`, `K ≥ n`) by CholeskyQR2 — two
+/// Cholesky-based passes whose work is all in the Gram, triangular-solve and product kernels
+/// (M scenario, `4482 × 400`: about 3× faster than nalgebra's Householder QR) — or `None` where
+/// it is not safe. Backward stable like Householder when the first pass leaves `Q₁` close to
+/// orthonormal (Yamamoto et al. 2015): that is checked, `|Q₁ᵀQ₁ − I|_max ≤ 0.1`, which holds for
+/// `κ(A) ≲ 2·10⁷`; a failed Cholesky or a larger deviation returns `None` and the caller uses
+/// Householder. The rows of `R` may differ in sign from Householder's; singular values and
+/// right singular vectors of `R` are those of `A` either way.
+fn cholesky_qr2_r(a: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+    use crate::kernels::{cholesky_lower, syrk_lower, trsm_right_lower_t_into, MatRef};
+    let (k, n) = a.shape();
+    let gram = |q: &[f64]| {
+        let mut g = vec![0.0; n * n];
+        syrk_lower(1.0, MatRef::col_major(q, k, n, k), 0.0, &mut g, n);
+        g
+    };
+    let mut l1 = gram(a.as_slice());
+    cholesky_lower(&mut l1, n, n).ok()?;
+    let mut q = a.as_slice().to_vec();
+    trsm_right_lower_t_into(&l1, n, n, &mut q, k, k);
+    let mut l2 = gram(&q);
+    let off = (0..n)
+        .flat_map(|j| (j..n).map(move |i| (i, j)))
+        .map(|(i, j)| (l2[j * n + i] - if i == j { 1.0 } else { 0.0 }).abs())
+        // f64::max would drop a NaN: count it as infinitely far from orthonormal.
+        .map(|d| if d.is_nan() { f64::INFINITY } else { d })
+        .fold(0.0, f64::max);
+    if off > 0.1 {
+        return None;
+    }
+    cholesky_lower(&mut l2, n, n).ok()?;
+    // A = Q₂ L₂ᵀ L₁ᵀ: R = (L₁L₂)ᵀ, both factors lower triangular.
+    let lower = |v: &[f64]| DMatrix::from_fn(n, n, |i, j| if i >= j { v[j * n + i] } else { 0.0 });
+    Some((lower(&l1) * lower(&l2)).transpose())
 }
 
 /// `JacobianSvd::new` factors `A = QR` first when one side of `D` is this many times the other.
@@ -391,6 +427,54 @@ mod tests {
         let p = svd.project_output(&[2.0, 5.0]);
         assert!(max_rel_diff(&p, &[2.0, 0.0]) < 1e-14);
         assert_eq!(svd.lambda_min_ntk(), 0.0);
+    }
+
+    #[test]
+    fn cholesky_qr2_matches_householder_or_declines() {
+        // Tall A with singular values spread over κ; up to κ = 1e6 CholeskyQR2 runs and gives
+        // Householder's singular values to rounding; at κ = 1e12 its first pass fails or its Q₁
+        // is far from orthonormal and it declines.
+        let mut rng = crate::rng::Rng::new(9);
+        for (k, n, kappa, runs) in [
+            (300, 40, 1e0_f64, true),
+            (300, 40, 1e3, true),
+            (500, 70, 1e6, true),
+            (300, 40, 1e12, false),
+        ] {
+            let u = DMatrix::from_fn(k, n, |_, _| rng.normal()).qr().q();
+            let v = DMatrix::from_fn(n, n, |_, _| rng.normal()).qr().q();
+            let s = DMatrix::from_fn(n, n, |i, j| {
+                if i == j {
+                    kappa.powf(-(i as f64) / (n - 1) as f64)
+                } else {
+                    0.0
+                }
+            });
+            let a = &u * s * v.transpose();
+            let got = cholesky_qr2_r(&a);
+            assert_eq!(got.is_some(), runs, "{k}×{n}, κ {kappa:e}");
+            let Some(r) = got else { continue };
+            // R is upper triangular and RᵀR = AᵀA to rounding.
+            for j in 0..n {
+                for i in j + 1..n {
+                    assert_eq!(r[(i, j)], 0.0);
+                }
+            }
+            let mut sv: Vec<f64> = r.singular_values().iter().copied().collect();
+            let mut hv: Vec<f64> = a
+                .clone()
+                .qr()
+                .r()
+                .singular_values()
+                .iter()
+                .copied()
+                .collect();
+            sv.sort_by(|x, y| y.total_cmp(x));
+            hv.sort_by(|x, y| y.total_cmp(x));
+            for (x, y) in sv.iter().zip(&hv) {
+                assert!((x - y).abs() <= 1e-13 * hv[0], "κ {kappa:e}: σ {x} vs {y}");
+            }
+        }
     }
 
     #[test]
