@@ -731,8 +731,17 @@ fn chol_unblocked(
 }
 
 /// Solves `X·Lᵀ = B` in place, `L` the lower `n1 × n1` block at the top of `left` and `B` the
-/// `m × n1` block below it (rows `n1..n1 + m` of the same columns).
-fn trsm_right_lower_t(left: &mut [f64], n1: usize, m: usize, lda: usize) {
+/// `m × n1` block below it (rows `n1..n1 + m` of the same columns, leading dimension `lda`; the
+/// strict upper triangle of `L` is not read). Recursive halving puts nearly all the work in
+/// [`gemm`]. Panics when `left` is too small (a programming error); a zero pivot gives
+/// infinities, so callers pass factors whose pivots [`cholesky_lower`] checked.
+pub fn trsm_right_lower_t(left: &mut [f64], n1: usize, m: usize, lda: usize) {
+    if n1 > 0 {
+        assert!(
+            lda >= n1 + m && (n1 - 1) * lda + n1 + m <= left.len(),
+            "trsm: matrix too small"
+        );
+    }
     trsm_rec(left, 0, n1, n1, m, lda);
 }
 
@@ -774,66 +783,6 @@ fn trsm_rec(a: &mut [f64], c0: usize, w: usize, r0: usize, m: usize, lda: usize)
         gemm(-1.0, x1, l21.t(), 1.0, &mut right[r0..], lda);
     }
     trsm_rec(a, c0 + w1, w2, r0, m, lda);
-}
-
-/// Solves `X·Lᵀ = B` in place of `B` (column-major `m × n`, leading dimension `ldx`) for the
-/// lower-triangular `L` (`n × n`, leading dimension `ldl`, e.g. from [`cholesky_lower`]; its
-/// strict upper triangle is not read). Recursive halving puts nearly all the work in [`gemm`].
-///
-/// Panics on inconsistent sizes (a programming error). A zero pivot gives infinities: callers
-/// pass factors whose pivots [`cholesky_lower`] checked.
-pub fn trsm_right_lower_t_into(
-    l: &[f64],
-    n: usize,
-    ldl: usize,
-    x: &mut [f64],
-    m: usize,
-    ldx: usize,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    assert!(
-        ldl >= n && (n - 1) * ldl + n <= l.len(),
-        "trsm: L too small"
-    );
-    assert!(
-        ldx >= m && (n - 1) * ldx + m <= x.len(),
-        "trsm: X too small"
-    );
-    trsm_sep(l, ldl, 0, n, x, m, ldx);
-}
-
-fn trsm_sep(l: &[f64], ldl: usize, c0: usize, w: usize, x: &mut [f64], m: usize, ldx: usize) {
-    if w <= 16 {
-        for j in c0..c0 + w {
-            for p in c0..j {
-                let ljp = l[p * ldl + j];
-                if ljp != 0.0 {
-                    let (src, dst) = x.split_at_mut(j * ldx);
-                    for (xj, xp) in dst[..m].iter_mut().zip(&src[p * ldx..p * ldx + m]) {
-                        *xj -= ljp * xp;
-                    }
-                }
-            }
-            let inv = 1.0 / l[j * ldl + j];
-            for v in &mut x[j * ldx..j * ldx + m] {
-                *v *= inv;
-            }
-        }
-        return;
-    }
-    let w1 = w / 2;
-    let w2 = w - w1;
-    trsm_sep(l, ldl, c0, w1, x, m, ldx);
-    // X2 ← B2 − X1·L21ᵀ with L21 = L[c0+w1.., c0..c0+w1].
-    {
-        let (left, right) = x.split_at_mut((c0 + w1) * ldx);
-        let x1 = MatRef::col_major(&left[c0 * ldx..], m, w1, ldx);
-        let l21 = MatRef::col_major(&l[c0 * ldl + c0 + w1..], w2, w1, ldl);
-        gemm(-1.0, x1, l21.t(), 1.0, right, ldx);
-    }
-    trsm_sep(l, ldl, c0 + w1, w2, x, m, ldx);
 }
 
 /// Solves `L·Lᵀ x = b` in place with the factor of [`cholesky_lower`] (`n × n`, leading
@@ -975,27 +924,32 @@ mod tests {
 
     #[test]
     fn trsm_solves_x_lt_equals_b() {
-        // L well conditioned (unit-ish diagonal), sizes across the recursion floor.
+        // L (rows 0..n) stacked above B (rows n..n + m) in one column-major buffer; L well
+        // conditioned, sizes across the recursion floor.
         for (m, n) in [(7, 3), (50, 17), (130, 64), (33, 100)] {
-            let l: Vec<f64> = (0..n * n)
-                .map(|idx| {
-                    let (i, j) = (idx % n, idx / n);
-                    match i.cmp(&j) {
-                        std::cmp::Ordering::Equal => 2.0 + (i % 3) as f64,
-                        std::cmp::Ordering::Greater => ((i * 7 + j * 3) % 11) as f64 / 11.0 - 0.5,
-                        std::cmp::Ordering::Less => f64::NAN, // never read
-                    }
-                })
-                .collect();
-            let b: Vec<f64> = (0..m * n).map(|i| ((i * 13) % 17) as f64 - 8.0).collect();
-            let mut x = b.clone();
-            trsm_right_lower_t_into(&l, n, n, &mut x, m, m);
+            let ld = n + m;
+            let mut a = vec![f64::NAN; ld * n]; // L's strict upper triangle is never read
+            for j in 0..n {
+                for i in j..n {
+                    a[j * ld + i] = if i == j {
+                        2.0 + (i % 3) as f64
+                    } else {
+                        ((i * 7 + j * 3) % 11) as f64 / 11.0 - 0.5
+                    };
+                }
+                for r in 0..m {
+                    a[j * ld + n + r] = ((r + j * m) * 13 % 17) as f64 - 8.0;
+                }
+            }
+            let b = a.clone();
+            trsm_right_lower_t(&mut a, n, m, ld);
             // (X·Lᵀ)[r, c] = Σ_{p ≤ c} X[r, p]·L[c, p] must give B back.
             for c in 0..n {
                 for r in 0..m {
-                    let v: f64 = (0..=c).map(|p| x[p * m + r] * l[p * n + c]).sum();
+                    let v: f64 = (0..=c).map(|p| a[p * ld + n + r] * a[p * ld + c]).sum();
+                    let want = b[c * ld + n + r];
                     assert!(
-                        (v - b[c * m + r]).abs() <= 1e-12 * 8.0 * n as f64,
+                        (v - want).abs() <= 1e-12 * 8.0 * n as f64,
                         "{m}×{n} at ({r}, {c})"
                     );
                 }

@@ -147,15 +147,7 @@ impl JacobianSvd {
     /// `𝒫_r g`: projection onto the span of the `r` leading left singular vectors (`r` clamped
     /// to the numerical rank).
     pub fn project_output_rank(&self, g: &[f64], r: usize) -> Vec<f64> {
-        let mut out = vec![0.0; g.len()];
-        for i in 0..r.min(self.rank) {
-            let col = self.output_vecs.column(i);
-            let dot: f64 = col.iter().zip(g).map(|(a, b)| a * b).sum();
-            for (o, c) in out.iter_mut().zip(col.iter()) {
-                *o += dot * c;
-            }
-        }
-        out
+        project_onto(&self.output_vecs.columns(0, r.min(self.rank)), g)
     }
 
     /// The projector `𝒫 ∈ R^{QN×QN}` onto `range D` (1.36), formed explicitly (for tests and plots).
@@ -289,17 +281,10 @@ impl OutputSpectrum {
 
     /// `𝒫 g`: orthogonal projection of `g ∈ R^{QN}` onto the numerical `range D`.
     pub fn project_output(&self, g: &[f64]) -> Vec<f64> {
-        let Some(u) = &self.output_vecs else {
-            return g.to_vec();
-        };
-        let mut out = vec![0.0; g.len()];
-        for col in u.column_iter() {
-            let dot: f64 = col.iter().zip(g).map(|(a, b)| a * b).sum();
-            for (o, c) in out.iter_mut().zip(col.iter()) {
-                *o += dot * c;
-            }
+        match &self.output_vecs {
+            Some(u) => project_onto(&u.columns(0, u.ncols()), g),
+            None => g.to_vec(),
         }
-        out
     }
 }
 
@@ -312,18 +297,26 @@ impl OutputSpectrum {
 /// Householder. The rows of `R` may differ in sign from Householder's; singular values and
 /// right singular vectors of `R` are those of `A` either way.
 fn cholesky_qr2_r(a: &DMatrix<f64>) -> Option<DMatrix<f64>> {
-    use crate::kernels::{cholesky_lower, syrk_lower, trsm_right_lower_t_into, MatRef};
+    use crate::kernels::{cholesky_lower, syrk_lower, trsm_right_lower_t, MatRef};
     let (k, n) = a.shape();
-    let gram = |q: &[f64]| {
+    let gram = |q: MatRef| {
         let mut g = vec![0.0; n * n];
-        syrk_lower(1.0, MatRef::col_major(q, k, n, k), 0.0, &mut g, n);
+        syrk_lower(1.0, q, 0.0, &mut g, n);
         g
     };
-    let mut l1 = gram(a.as_slice());
+    let mut l1 = gram(MatRef::col_major(a.as_slice(), k, n, k));
     cholesky_lower(&mut l1, n, n).ok()?;
-    let mut q = a.as_slice().to_vec();
-    trsm_right_lower_t_into(&l1, n, n, &mut q, k, k);
-    let mut l2 = gram(&q);
+    // The triangular solve works on L₁ stacked above A in one buffer (the layout the Cholesky
+    // kernel solves its own panels in): Q₁ = A·L₁⁻ᵀ replaces A there.
+    let ld = n + k;
+    let mut stacked = vec![0.0; ld * n];
+    for j in 0..n {
+        stacked[j * ld + j..j * ld + n].copy_from_slice(&l1[j * n + j..j * n + n]);
+        stacked[j * ld + n..(j + 1) * ld].copy_from_slice(&a.as_slice()[j * k..(j + 1) * k]);
+    }
+    trsm_right_lower_t(&mut stacked, n, k, ld);
+    let q = MatRef::col_major(&stacked[n..], k, n, ld);
+    let mut l2 = gram(q);
     let off = (0..n)
         .flat_map(|j| (j..n).map(move |i| (i, j)))
         .map(|(i, j)| (l2[j * n + i] - if i == j { 1.0 } else { 0.0 }).abs())
@@ -337,6 +330,18 @@ fn cholesky_qr2_r(a: &DMatrix<f64>) -> Option<DMatrix<f64>> {
     // A = Q₂ L₂ᵀ L₁ᵀ: R = (L₁L₂)ᵀ, both factors lower triangular.
     let lower = |v: &[f64]| DMatrix::from_fn(n, n, |i, j| if i >= j { v[j * n + i] } else { 0.0 });
     Some((lower(&l1) * lower(&l2)).transpose())
+}
+
+/// `Σ_i u_i (u_iᵀ g)` over the (orthonormal) columns `u_i` of `u`.
+fn project_onto(u: &nalgebra::DMatrixView<f64>, g: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; g.len()];
+    for col in u.column_iter() {
+        let dot: f64 = col.iter().zip(g).map(|(a, b)| a * b).sum();
+        for (o, c) in out.iter_mut().zip(col.iter()) {
+            *o += dot * c;
+        }
+    }
+    out
 }
 
 /// `JacobianSvd::new` factors `A = QR` first when one side of `D` is this many times the other.
