@@ -11,6 +11,8 @@ pub mod singular;
 pub mod slice;
 pub mod spectrum;
 
+use plotters::coord::Shift;
+use plotters::prelude::*;
 use plotters::style::{FontDesc, RGBColor};
 use serde::{Deserialize, Serialize};
 
@@ -266,6 +268,62 @@ pub(crate) fn lin_range(vals: impl Iterator<Item = f64>, pad: f64) -> (f64, f64)
     }
     let p = pad * (hi - lo);
     (lo - p, hi + p)
+}
+
+/// The "rank D over s" panel shared by the spectrum and the singular-value figures: axes, the
+/// dashed full rank `min(K, QN)`, and one step curve per `(points, colour)`. Steps, not slopes:
+/// the rank is an integer that jumps.
+pub(crate) fn draw_rank_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    look: &Look,
+    s_max: f64,
+    full_rank: usize,
+    curves: &[(&[(f64, f64)], RGBColor)],
+) -> PlotResult {
+    let r_hi = curves
+        .iter()
+        .flat_map(|(pts, _)| pts.iter().map(|p| p.1))
+        .fold(full_rank as f64, f64::max)
+        * 1.15
+        + 1.0;
+    let mut rank = ChartBuilder::on(area)
+        .margin(look.px(10.0))
+        .margin_right(look.px(22.0))
+        .margin_top(look.px(2.0))
+        .x_label_area_size(look.px(34.0))
+        .y_label_area_size(look.px(64.0))
+        .build_cartesian_2d(0.0..s_max, 0.0..r_hi)
+        .map_err(err)?;
+    rank.configure_mesh()
+        .x_desc("s")
+        .y_desc("rank D")
+        .y_labels(4)
+        .label_style(look.font(12.0))
+        .axis_desc_style(look.font(13.0))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .light_line_style(RGBColor(238, 238, 238))
+        .draw()
+        .map_err(err)?;
+    rank.draw_series(DashedLineSeries::new(
+        vec![(0.0, full_rank as f64), (s_max, full_rank as f64)],
+        look.upx(4.0),
+        look.upx(4.0),
+        RGBColor(120, 120, 120).stroke_width(look.upx(1.0)),
+    ))
+    .map_err(err)?;
+    for (pts, color) in curves {
+        let mut steps = Vec::with_capacity(2 * pts.len());
+        for w in pts.windows(2) {
+            steps.push(w[0]);
+            steps.push((w[1].0, w[0].1));
+        }
+        if let Some(&last) = pts.last() {
+            steps.push(last);
+        }
+        rank.draw_series(LineSeries::new(steps, color.stroke_width(look.upx(2.0))))
+            .map_err(err)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The spectrum of `D` over `s`: `λ_min(DDᵀ)` and the trapping ratio `ρ = |Dᵀ∇ₓC|/|∇ₓC|`
 //! (Prop 3.1) on a log scale above, `rank D` below, one colour per flow.
 
-use super::{err, log_range, Geom, Look};
+use super::{draw_rank_panel, err, log_range, Geom, Look};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -105,51 +105,9 @@ pub fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(err)?;
 
-    let r_hi = fig
-        .lanes
-        .iter()
-        .flat_map(|l| l.rank.iter().map(|p| p.1))
-        .fold(fig.full_rank as f64, f64::max)
-        * 1.15
-        + 1.0;
-    let mut rank = ChartBuilder::on(&bottom)
-        .margin(look.px(10.0))
-        .margin_right(look.px(22.0))
-        .margin_top(look.px(2.0))
-        .x_label_area_size(look.px(34.0))
-        .y_label_area_size(look.px(64.0))
-        .build_cartesian_2d(0.0..s_max, 0.0..r_hi)
-        .map_err(err)?;
-    rank.configure_mesh()
-        .x_desc("s")
-        .y_desc("rank D")
-        .y_labels(4)
-        .label_style(look.font(12.0))
-        .axis_desc_style(look.font(13.0))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .light_line_style(RGBColor(238, 238, 238))
-        .draw()
-        .map_err(err)?;
-    rank.draw_series(DashedLineSeries::new(
-        vec![(0.0, fig.full_rank as f64), (s_max, fig.full_rank as f64)],
-        look.upx(4.0),
-        look.upx(4.0),
-        RGBColor(120, 120, 120).stroke_width(look.upx(1.0)),
-    ))
-    .map_err(err)?;
-    for l in &fig.lanes {
-        // Steps, not slopes: the rank is an integer that jumps.
-        let mut steps = Vec::with_capacity(2 * l.rank.len());
-        for w in l.rank.windows(2) {
-            steps.push(w[0]);
-            steps.push((w[1].0, w[0].1));
-        }
-        if let Some(&last) = l.rank.last() {
-            steps.push(last);
-        }
-        rank.draw_series(LineSeries::new(steps, l.color.stroke_width(lw)))
-            .map_err(err)?;
-    }
+    let curves: Vec<(&[(f64, f64)], RGBColor)> =
+        fig.lanes.iter().map(|l| (&l.rank[..], l.color)).collect();
+    draw_rank_panel(&bottom, look, s_max, fig.full_rank, &curves)?;
     area.present().map_err(err)?;
     Ok(geom)
 }
