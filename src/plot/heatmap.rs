@@ -2,7 +2,7 @@
 //! target `y_c` is nearest to the output, pale where two targets are nearly equally near), with
 //! the data points on top.
 
-use super::{class_color, err, Geom, Look};
+use super::{class_color, draw_class_points, err, Geom, Look};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -116,14 +116,7 @@ pub fn draw<DB: DrawingBackend>(
             }))
             .map_err(err)?;
     }
-    let outline = RGBColor(40, 40, 40);
-    chart
-        .draw_series(fig.points.iter().map(|&(x, y, c)| {
-            EmptyElement::at((x, y))
-                + Circle::new((0, 0), look.upx(4.5), class_color(c).filled())
-                + Circle::new((0, 0), look.upx(4.5), outline.stroke_width(look.upx(1.0)))
-        }))
-        .map_err(err)?;
+    draw_class_points(&mut chart, look, &fig.points, 4.5)?;
     area.present().map_err(err)?;
     Ok(geom)
 }

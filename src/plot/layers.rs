@@ -3,7 +3,7 @@
 //! cut) and the next layer's cut `nᵀx = c` dashed; the last stage is the output layer, where the
 //! collapse points land on the targets `y_c`.
 
-use super::{class_color, err, Geom, Look};
+use super::{class_color, draw_class_points, draw_targets, err, Geom, Look};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -100,14 +100,7 @@ pub fn draw<DB: DrawingBackend>(
                 .map_err(err)?;
         }
     }
-    let outline = RGBColor(40, 40, 40);
-    chart
-        .draw_series(fig.points.iter().map(|&(x, y, c)| {
-            EmptyElement::at((x, y))
-                + Circle::new((0, 0), look.upx(4.0), class_color(c).filled())
-                + Circle::new((0, 0), look.upx(4.0), outline.stroke_width(look.upx(1.0)))
-        }))
-        .map_err(err)?;
+    draw_class_points(&mut chart, look, &fig.points, 4.0)?;
     chart
         .draw_series(fig.collapsed.iter().map(|&(x, y, c)| {
             EmptyElement::at((x, y))
@@ -115,22 +108,7 @@ pub fn draw<DB: DrawingBackend>(
                 + Circle::new((0, 0), look.upx(9.0), BLACK.stroke_width(look.upx(2.0)))
         }))
         .map_err(err)?;
-    for (x, y, label) in &fig.targets {
-        chart
-            .draw_series(std::iter::once(Cross::new(
-                (*x, *y),
-                look.upx(7.0),
-                BLACK.stroke_width(look.upx(2.0)),
-            )))
-            .map_err(err)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                label.clone(),
-                (*x, *y),
-                look.font(13.0).color(&BLACK),
-            )))
-            .map_err(err)?;
-    }
+    draw_targets(&mut chart, look, &fig.targets)?;
     area.present().map_err(err)?;
     Ok(geom)
 }

@@ -326,6 +326,61 @@ pub(crate) fn draw_rank_panel<DB: DrawingBackend>(
     Ok(())
 }
 
+/// A chart with `f64` axes, as the figures build them.
+pub(crate) type Chart2d<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The targets `y_c` as black crosses with their labels (outputs and layer figures).
+pub(crate) fn draw_targets<DB: DrawingBackend>(
+    chart: &mut Chart2d<'_, DB>,
+    look: &Look,
+    targets: &[(f64, f64, String)],
+) -> PlotResult {
+    for (x, y, label) in targets {
+        chart
+            .draw_series(std::iter::once(Cross::new(
+                (*x, *y),
+                look.upx(7.0),
+                BLACK.stroke_width(look.upx(2.0)),
+            )))
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (*x, *y),
+                look.font(13.0).color(&BLACK),
+            )))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Data points `(x, y, class)` as discs in their class colour with a dark outline, `radius` in
+/// CSS pixels (heatmap and layer figures).
+pub(crate) fn draw_class_points<DB: DrawingBackend>(
+    chart: &mut Chart2d<'_, DB>,
+    look: &Look,
+    points: &[(f64, f64, usize)],
+    radius: f64,
+) -> PlotResult {
+    let outline = RGBColor(40, 40, 40);
+    chart
+        .draw_series(points.iter().map(|&(x, y, c)| {
+            EmptyElement::at((x, y))
+                + Circle::new((0, 0), look.upx(radius), class_color(c).filled())
+                + Circle::new(
+                    (0, 0),
+                    look.upx(radius),
+                    outline.stroke_width(look.upx(1.0)),
+                )
+        }))
+        .map_err(err)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! adapted flow the trails are straight segments (Thm 2.1); under the standard flow the NTK
 //! `DDᵀ` bends them.
 
-use super::{err, lin_range, Geom, Look};
+use super::{draw_targets, err, lin_range, Geom, Look};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -94,22 +94,7 @@ pub fn draw<DB: DrawingBackend>(
                 .map(|(p, c)| Circle::new(p, look.upx(3.5), c.filled())),
         )
         .map_err(err)?;
-    for (x, y, label) in &fig.targets {
-        chart
-            .draw_series(std::iter::once(Cross::new(
-                (*x, *y),
-                look.upx(7.0),
-                BLACK.stroke_width(look.upx(2.0)),
-            )))
-            .map_err(err)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                label.clone(),
-                (*x, *y),
-                look.font(13.0).color(&BLACK),
-            )))
-            .map_err(err)?;
-    }
+    draw_targets(&mut chart, look, &fig.targets)?;
     for (label, color) in &fig.legend {
         let c = *color;
         let leg = look.px(16.0);
