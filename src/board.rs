@@ -312,6 +312,16 @@ fn fmt_g(v: f64) -> String {
     }
 }
 
+/// An outputs figure in the output-coordinate pair `(a, b)`: the first 16 targets `y_c` as
+/// labelled crosses and the axis names.
+fn pair_axes(fig: &mut OutputsFigure, targets: &[Vec<f64>], a: usize, b: usize) {
+    for (c, y) in targets.iter().enumerate().take(16) {
+        fig.targets.push((y[a], y[b], format!(" y{}", c + 1)));
+    }
+    fig.x_desc = format!("output coordinate {}", a + 1);
+    fig.y_desc = format!("output coordinate {}", b + 1);
+}
+
 impl Board {
     /// An empty board.
     pub fn new() -> Board {
@@ -532,11 +542,7 @@ impl Board {
             fig.x_desc = "s".into();
             fig.y_desc = "output x_j(s); targets ×".into();
         } else {
-            for (c, y) in data.targets.iter().enumerate().take(16) {
-                fig.targets.push((y[a], y[b], format!(" y{}", c + 1)));
-            }
-            fig.x_desc = format!("output coordinate {}", a + 1);
-            fig.y_desc = format!("output coordinate {}", b + 1);
+            pair_axes(&mut fig, &data.targets, a, b);
         }
         fig
     }
@@ -810,11 +816,7 @@ impl Board {
             fig.x_desc = "s".into();
             fig.y_desc = "output x_j(s)".into();
         } else {
-            for (c, y) in data.targets.iter().enumerate().take(16) {
-                fig.targets.push((y[a], y[b], format!(" y{}", c + 1)));
-            }
-            fig.x_desc = format!("output coordinate {}", a + 1);
-            fig.y_desc = format!("output coordinate {}", b + 1);
+            pair_axes(&mut fig, &data.targets, a, b);
         }
         fig
     }
