@@ -6,11 +6,11 @@
 // figures: the table, and the wasm/native ratio when $BENCH_NATIVE names a `pullback bench --json`
 // report from the same machine. Speeds are printed, never asserted.
 // Usage: node tests/e2e/bench.mjs   (env: BENCH_HASH to change the run, BENCH_NATIVE=FILE)
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
+import { launch, recordLongtasks } from './browser.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = path.join(root, 'dist');
@@ -26,11 +26,7 @@ const memorySteps = Number(new URLSearchParams(hash.slice(1)).get('memory') || 0
 
 const server = await serve(dist, 0);
 const base = `http://127.0.0.1:${server.address().port}/`;
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await launch();
 const failures = [];
 const check = (cond, msg) => { if (!cond) failures.push(msg); };
 
@@ -39,12 +35,7 @@ try {
   const watch = async (p) => {
     p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
     p.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    await p.addInitScript(() => {
-      window.__longtasks = [];
-      new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) window.__longtasks.push(e.duration);
-      }).observe({ type: 'longtask', buffered: true });
-    });
+    await recordLongtasks(p);
   };
   let page = await browser.newPage();
   await watch(page);
@@ -64,7 +55,7 @@ try {
   await watch(page);
   await page.goto(base + 'bench.html' + hash);
   await page.waitForFunction(() => document.body.dataset.state === 'running', null, { timeout: 60000 });
-  const loadTasks = await page.evaluate(() => window.__longtasks.splice(0));
+  const loadTasks = await page.evaluate(() => window.__longtasks.splice(0).map((t) => t.duration));
   // While the worker computes, the page must answer: a click on a checkbox and back.
   const t0 = Date.now();
   await page.click('input[name=only][value=Mr]');
@@ -72,7 +63,7 @@ try {
   const clickMs = Date.now() - t0;
   await page.waitForFunction(() => document.body.dataset.done === '1', null, { timeout: 30 * 60 * 1000, polling: 500 });
   const out = await page.evaluate(() => window.benchResult);
-  const runTasks = await page.evaluate(() => window.__longtasks);
+  const runTasks = await page.evaluate(() => window.__longtasks.map((t) => t.duration));
   const table = await page.textContent('[data-testid=bench-table]');
   const statusText = await page.textContent('[data-testid=bench-status]');
   await page.screenshot({ path: path.join(artifacts, 'bench-page.png'), fullPage: true });

@@ -3,12 +3,12 @@
 // playwright-core. Run after ./build.sh (scripts/test.sh does). Prints one line per test plus the
 // measured figures (time to first interactive, steps per second in the worker, drawing times),
 // saves screenshots and the checked trace to test-artifacts/, and exits 1 if any test failed.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
+import { launch, recordLongtasks } from './browser.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = path.join(root, 'dist');
@@ -21,11 +21,7 @@ if (!fs.existsSync(path.join(dist, 'index.html'))) {
 
 const server = await serve(dist, 0);
 const base = `http://127.0.0.1:${server.address().port}/`;
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await launch();
 
 const figures = {};
 const results = [];
@@ -43,14 +39,7 @@ async function open(hash, { viewport = { width: 1400, height: 1000 }, longtasks 
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   if (init) await page.addInitScript(init);
-  if (longtasks) {
-    await page.addInitScript(() => {
-      window.__longtasks = [];
-      new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) window.__longtasks.push({ start: e.startTime, duration: e.duration });
-      }).observe({ type: 'longtask', buffered: true });
-    });
-  }
+  if (longtasks) await recordLongtasks(page);
   await page.goto(base + hash);
   return { page, context, errors };
 }
