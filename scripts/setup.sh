@@ -19,6 +19,16 @@ else
   log "chromium present"
 fi
 
+# Firefox ESR and WebKitGTK (MiniBrowser + WebKitWebDriver) for the other two engines; WebKit needs
+# an X display, so xvfb too.
+if [ ! -x /usr/bin/firefox-esr ] || [ ! -x /usr/bin/WebKitWebDriver ] || ! command -v xvfb-run >/dev/null 2>&1; then
+  log "installing firefox-esr, webkit2gtk-driver, xvfb (apt)"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q firefox-esr webkit2gtk-driver xvfb xauth
+else
+  log "firefox-esr and WebKitWebDriver present"
+fi
+
 for comp in rustfmt clippy; do
   if ! rustup component list --installed 2>/dev/null | grep -q "^$comp"; then
     log "adding rust component $comp"
@@ -41,6 +51,17 @@ fi
 if ! command -v wasm-bindgen >/dev/null 2>&1 || ! wasm-bindgen --version | grep -q '0\.2\.130'; then
   log "installing wasm-bindgen-cli 0.2.130 (cargo, ~3 min)"
   cargo install wasm-bindgen-cli --version 0.2.130
+fi
+
+if ! command -v geckodriver >/dev/null 2>&1; then
+  log "installing geckodriver (cargo, ~3 min)"
+  cargo install geckodriver --locked
+fi
+
+# wasm-pack's --safari looks for `safaridriver` on PATH: WebKitGTK's driver speaks the same protocol.
+mkdir -p .tools/bin
+if [ ! -L .tools/bin/safaridriver ]; then
+  ln -sf /usr/bin/WebKitWebDriver .tools/bin/safaridriver
 fi
 
 if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/binaryen ]; then
