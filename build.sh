@@ -6,9 +6,11 @@ cd "$(dirname "$0")"
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 wasm-pack build --target web --release --out-dir www/pkg --no-typescript --no-pack
 rm -rf dist
-mkdir -p dist/www/pkg
+mkdir -p dist/www/pkg dist/www/js
 cp index.html dist/
-cp www/app.js www/worker.js www/style.css dist/www/
+cp www/worker.js www/style.css dist/www/
+# The page's ES modules (main.js and what it imports; the workers import js/testing.js).
+cp www/js/*.js dist/www/js/
 cp www/pkg/pullback.js www/pkg/pullback_bg.wasm dist/www/pkg/
 cp bench.html dist/
 cp www/bench.js www/bench-worker.js dist/www/

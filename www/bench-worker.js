@@ -1,6 +1,7 @@
 // The benchmark's worker: runs one `bench_run` per request so the page can show progress between
 // scenarios; a scenario's timing blocks this worker only, never the page.
 import init, { bench_run, install_panic_hook } from './pkg/pullback.js';
+import { TEST } from './js/testing.js';
 
 const ready = init().then(() => { install_panic_hook(); });
 // Browsers start wasm on a baseline compiler and tier hot functions up while they run: a short
@@ -18,9 +19,10 @@ self.__pullback_panic = (message) => {
   self.postMessage({ type: 'error', fatal: true, message: `worker panicked: ${message}` });
 };
 
-// Synchronous on purpose: a throw here reaches the page as the worker's `error` event.
+// Synchronous on purpose: a throw here reaches the page as the worker's `error` event. The test
+// hook exists with the test flag only (js/testing.js).
 self.onmessage = (event) => {
-  if (event.data.__crash) throw new Error('crash requested by the test');
+  if (TEST && event.data.__crash) throw new Error('crash requested by the test');
   handle(event.data);
 };
 

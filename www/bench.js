@@ -1,6 +1,8 @@
 // The benchmark page: runs the selected scenarios one by one in a module worker, shows each table
 // as it arrives and merges the reports into one JSON (the format of `pullback bench --json`).
 // A worker that dies is restarted and the run reports which scenario it lost.
+import { TEST, workerUrl } from './js/testing.js';
+
 const $ = (id) => document.getElementById(id);
 const form = $('bench-form');
 const runButton = $('bench-run');
@@ -27,7 +29,7 @@ function setState(s) {
 
 function startWorker() {
   setState('loading');
-  worker = new Worker(new URL('./bench-worker.js', import.meta.url), { type: 'module' });
+  worker = new Worker(workerUrl('./bench-worker.js', import.meta.url), { type: 'module' });
   worker.onmessage = (event) => {
     const m = event.data;
     if (m.type === 'warming') {
@@ -208,5 +210,6 @@ let autoStart = false;
 })();
 startWorker();
 
-// For the end-to-end test of the restart path: makes the worker throw outside its guard.
-window.pullbackBench = { crash: () => worker && worker.postMessage({ __crash: true }) };
+// For the end-to-end test of the restart path, with the test flag only (js/testing.js): makes
+// the worker throw outside its guard.
+if (TEST) window.pullbackBench = { crash: () => worker && worker.postMessage({ __crash: true }) };

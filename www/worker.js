@@ -2,6 +2,7 @@
 // messages and, while a run is under way, integrates in budgeted ticks (about 30 ms each), posting
 // one frame per tick so that messages from the page are handled between ticks.
 import init, { WorkerHost, install_panic_hook } from './pkg/pullback.js';
+import { TEST } from './js/testing.js';
 
 let host = null;
 let scheduled = false;
@@ -63,14 +64,16 @@ const ready = init()
   });
 
 self.onmessage = (event) => {
-  // Test hook, thrown synchronously so that it surfaces as the worker's error event on the page:
-  // lets the end-to-end tests check that a crashed worker is restarted.
-  if (event.data && event.data.type === '__crash') throw new Error('worker crash requested by a test');
+  const type = event.data && event.data.type;
   // The page's watchdog: any message proves the worker is alive. Answered at once, outside the
   // queue of module calls, so that only a worker stuck in one computation stays silent.
-  if (event.data && event.data.type === '__ping') { self.postMessage({ type: '__pong' }); return; }
-  // Test hook: a computation that does not end (busy for `ms`), for the watchdog's test.
-  if (event.data && event.data.type === '__hang') { const end = Date.now() + event.data.ms; while (Date.now() < end) { /* busy */ } return; }
+  if (type === '__ping') { self.postMessage({ type: '__pong' }); return; }
+  // Test hooks, only with the test flag (js/testing.js); otherwise the host refuses them as
+  // unknown messages. `__crash` throws synchronously so that it surfaces as the worker's error
+  // event on the page (the restart test); `__hang` is a computation that does not end for `ms`
+  // (the watchdog's test).
+  if (TEST && type === '__crash') throw new Error('worker crash requested by a test');
+  if (TEST && type === '__hang') { const end = Date.now() + event.data.ms; while (Date.now() < end) { /* busy */ } return; }
   // Callbacks on one resolved promise run in the order they were added: messages keep their order.
   ready.then(() => {
     if (!host) return;

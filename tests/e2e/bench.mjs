@@ -5,7 +5,8 @@
 // reference, a flat heap, a page without long tasks while the worker computes) and prints the
 // figures: the table, and the wasm/native ratio when $BENCH_NATIVE names a `pullback bench --json`
 // report from the same machine. Speeds are printed, never asserted.
-// Usage: node tests/e2e/bench.mjs   (env: BENCH_HASH to change the run, BENCH_NATIVE=FILE)
+// Usage: node tests/e2e/bench.mjs   (env: BENCH_HASH to change the run, BENCH_NATIVE=FILE,
+// E2E_PORT=n to serve on that port)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +25,7 @@ const hash = process.env.BENCH_HASH || '#only=S,M,U&memory=100000&auto=1';
 const wanted = new URLSearchParams(hash.slice(1)).get('only').split(',');
 const memorySteps = Number(new URLSearchParams(hash.slice(1)).get('memory') || 0);
 
-const server = await serve(dist, 0);
+const server = await serve(dist, Number(process.env.E2E_PORT || 0));
 const base = `http://127.0.0.1:${server.address().port}/`;
 const browser = await launch();
 const failures = [];
@@ -39,8 +40,9 @@ try {
   };
   let page = await browser.newPage();
   await watch(page);
-  // First the restart path: a worker that dies is replaced and the page says so.
-  await page.goto(base + 'bench.html#only=S');
+  // First the restart path, with the test flag (the crash hook): a worker that dies is replaced
+  // and the page says so.
+  await page.goto(base + 'bench.html?test#only=S');
   await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60000 });
   await page.evaluate(() => window.pullbackBench.crash());
   await page.waitForFunction(() => /restarted/.test(document.getElementById('bench-status').textContent), null, { timeout: 10000 });
@@ -53,8 +55,10 @@ try {
   await page.close();
   page = await browser.newPage();
   await watch(page);
+  // Then the run as users get it: no test flag, so no hook.
   await page.goto(base + 'bench.html' + hash);
   await page.waitForFunction(() => document.body.dataset.state === 'running', null, { timeout: 60000 });
+  check(await page.evaluate(() => typeof window.pullbackBench) === 'undefined', 'window.pullbackBench exists without the test flag');
   const loadTasks = await page.evaluate(() => window.__longtasks.splice(0).map((t) => t.duration));
   // While the worker computes, the page must answer: a click on a checkbox and back.
   const t0 = Date.now();

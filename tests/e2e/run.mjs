@@ -3,6 +3,9 @@
 // playwright-core. Run after ./build.sh (scripts/test.sh does). Prints one line per test plus the
 // measured figures (time to first interactive, steps per second in the worker, drawing times),
 // saves screenshots and the checked trace to test-artifacts/, and exits 1 if any test failed.
+// Pages open with the test flag (`?test`: window.pullback and the worker's test hooks) unless a
+// test asks for the page as users get it.
+// Env: E2E_ONLY=regex runs the matching tests only; E2E_PORT=n serves on that port (else a free one).
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -19,7 +22,7 @@ if (!fs.existsSync(path.join(dist, 'index.html'))) {
   process.exit(2);
 }
 
-const server = await serve(dist, 0);
+const server = await serve(dist, Number(process.env.E2E_PORT || 0));
 const base = `http://127.0.0.1:${server.address().port}/`;
 const browser = await launch();
 
@@ -30,17 +33,18 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
-// A fresh context per test: its own storage, downloads and clipboard permission.
-async function open(hash, { viewport = { width: 1400, height: 1000 }, longtasks = false, scale = 1, init = null } = {}) {
+// A fresh context per page: its own storage, downloads and clipboard permission. `test: false`
+// opens the page without the test flag.
+async function open(hash, { viewport = { width: 1400, height: 1000 }, longtasks = false, scale = 1, test = true } = {}) {
   const context = await browser.newContext({ viewport, acceptDownloads: true, deviceScaleFactor: scale });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   const page = await context.newPage();
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  if (init) await page.addInitScript(init);
   if (longtasks) await recordLongtasks(page);
-  await page.goto(base + hash);
+  // A null hash leaves the page blank (a host for an iframe).
+  if (hash !== null) await page.goto(base + (test ? '?test' : '') + hash);
   return { page, context, errors };
 }
 
@@ -196,6 +200,7 @@ await test('copy link restores the same scenario (clicked point, edits and flows
   const clip = await page.evaluate(() => navigator.clipboard.readText()).catch(() => null);
   assert(clip === null || clip === link, 'clipboard and link field differ');
   assert(link.includes('scenario=') && link.includes('flows=adapted,standard,gd') && link.includes('h=0.04'), link);
+  assert(!new URL(link).searchParams.has('test'), `the test flag leaked into the link: ${link}`);
   const before = await page.evaluate(() => window.pullback.scenario());
   const { page: page2, context: c2, errors: e2 } = await open(link.slice(base.length));
   await waitState(page2, ['ready']);
@@ -208,12 +213,17 @@ await test('copy link restores the same scenario (clicked point, edits and flows
   await page.click('[data-testid=copy-embed]');
   const code = await page.inputValue('#share-text');
   assert(/^<iframe src="http:\/\/127\.0\.0\.1:\d+\/#.*embed=1.*"/.test(code), code.slice(0, 120));
-  // The snippet works as written: the page may be framed, and shows the same scenario there.
-  const { page: host, context: c3 } = await open('');
+  // The snippet works as written: the page may be framed, and shows the same scenario there (its
+  // address carries the same scenario JSON; it has no test flag, so no window.pullback to ask).
+  const { page: host, context: c3 } = await open(null);
   await host.setContent(`<!doctype html><body style="margin:0">${code}</body>`);
   const frame = host.frames().find((f) => f !== host.mainFrame());
   await frame.waitForFunction(() => document.body && document.body.dataset.state === 'ready', null, { timeout: 30000 });
-  assert(await frame.evaluate(() => window.pullback.scenario()) === before, 'the framed page shows another scenario');
+  const scenarioOf = (url) => new URLSearchParams(url.slice(url.indexOf('#') + 1)).get('scenario');
+  const framed = await frame.evaluate(() => location.hash);
+  assert(scenarioOf(framed) !== null && scenarioOf(framed) === scenarioOf(link), `the framed page shows another scenario: ${framed}`);
+  assert(Buffer.from(scenarioOf(framed), 'base64url').toString() === before, 'the framed scenario differs from the page\'s');
+  assert(await frame.evaluate(() => window.pullback === undefined), 'the embed code carries the test hooks');
   assert(await frame.isHidden('[data-testid=controls]'), 'controls visible in the framed embed');
   await c3.close();
   assert(errors.length === 0 && e2.length === 0, `console errors: ${[...errors, ...e2].join(' | ')}`);
@@ -298,8 +308,9 @@ await test('a crashed worker is restarted, the user is told, and the scenario re
 });
 
 await test('a worker that stops answering is replaced after the watchdog time, paused, and the user is told', async () => {
-  const { page, context } = await open('#preset=over-smooth&flows=adapted&speed=1', { init: () => { window.__pullbackHangMs = 3000; } });
+  const { page, context } = await open('#preset=over-smooth&flows=adapted&speed=1');
   await waitState(page, ['ready']);
+  await page.evaluate(() => window.pullback.setWatchdogMs(3000));
   const before = await page.evaluate(() => window.pullback.scenario());
   await page.click('[data-testid=play]');
   await waitState(page, ['running']);
@@ -311,6 +322,34 @@ await test('a worker that stops answering is replaced after the watchdog time, p
   assert(await page.evaluate(() => window.pullback.scenario()) === before, 'scenario changed');
   await page.waitForTimeout(1000);
   assert(['ready', 'paused'].includes(await state(page)), `after the restart the page is ${await state(page)}, not paused`);
+  await context.close();
+});
+
+await test('without the test flag there are no test hooks: no window.pullback, and the worker refuses __crash and __hang', async () => {
+  const { page, context } = await open('#preset=borderline&flows=adapted', { test: false });
+  await waitState(page, ['ready']);
+  assert(await page.evaluate(() => typeof window.pullback) === 'undefined', 'window.pullback exists without the test flag');
+  // A worker started as the page starts it without the flag: both hooks are unknown messages, each
+  // answered with an error naming the field `type` (with the hooks it would throw, or stay busy for
+  // a minute and never answer).
+  const answers = await page.evaluate(() => new Promise((resolve, reject) => {
+    const w = new Worker('www/worker.js', { type: 'module' });
+    const got = [];
+    const timer = setTimeout(() => { w.terminate(); reject(new Error(`no answer to the hooks; got ${JSON.stringify(got)}`)); }, 20000);
+    w.onerror = (e) => { e.preventDefault(); clearTimeout(timer); w.terminate(); reject(new Error(`the worker threw: ${e.message}`)); };
+    w.onmessage = (e) => {
+      if (e.data.type === 'ready') {
+        w.postMessage({ id: 1, type: '__crash' });
+        w.postMessage({ id: 2, type: '__hang', ms: 60000 });
+        return;
+      }
+      got.push(e.data);
+      if (got.length === 2) { clearTimeout(timer); w.terminate(); resolve(got); }
+    };
+  }));
+  for (const [i, a] of answers.entries()) {
+    assert(a.type === 'error' && a.id === i + 1 && a.field === 'type' && !a.fatal, `answer to ${i ? '__hang' : '__crash'}: ${JSON.stringify(a)}`);
+  }
   await context.close();
 });
 

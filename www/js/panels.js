@@ -1,0 +1,182 @@
+// The panels: the text beside a figure (verdicts, readouts, tables) for the critical submanifold,
+// the constructive minimizer, the homotopy family and the outputs against t. The wasm `Figures`
+// words them (board.rs); this module puts the words into the page, refreshes them at most every
+// PANEL_EVERY_MS while running, and binds the panels' own buttons.
+//
+// The registry maps a view to the function that renders its panel. A new panel is a
+// `<figure data-view=…>` with its elements in index.html and one registerPanel call.
+import { state, PANEL_EVERY_MS, note } from './state.js';
+import { $, setText, fillReadouts, fillSwatchTable } from './ui.js';
+import { markDirty, draw } from './figures.js';
+
+const panels = new Map(); // view → render()
+// The pending refresh, the running stage animation, and what the panels' buttons ask of the page
+// (bindPanels): inspect(lane), escape(lane), edit(key, value).
+const local = { timer: null, anim: null, commands: null };
+
+export function registerPanel(view, render) {
+  panels.set(view, render);
+}
+
+export function renderPanel(view) {
+  const render = panels.get(view);
+  if (render) render();
+}
+
+export function renderPanels() {
+  local.timer = null;
+  if (!state.figures || !state.info) return;
+  const views = state.page.views();
+  const t0 = performance.now();
+  for (const [view, render] of panels) if (views.includes(view)) render();
+  note('panels', performance.now() - t0);
+}
+
+export function schedulePanels() {
+  if (local.timer === null) local.timer = setTimeout(renderPanels, state.running ? PANEL_EVERY_MS : 0);
+}
+
+// ---------------------------------------------------------------- critical submanifold
+
+// A fresh run: nothing inspected yet, the flows to choose from.
+export function resetCritical() {
+  const { info } = state;
+  const sel = $('critical-lane');
+  sel.textContent = '';
+  info.lanes.forEach((l, i) => sel.add(new Option(l.label, String(i))));
+  $('critical-title').textContent = 'critical submanifold of a rest point';
+  $('critical-verdict').textContent = info.inspectable
+    ? 'Nothing inspected yet. The panel fills when a flow comes to rest (status stationary) or escapes; or choose a flow and inspect its current θ.'
+    : `K·QN = ${info.k}·${info.qn} is too large for exact Hessian columns here: use fewer points or a smaller network.`;
+  $('critical-readouts').textContent = '';
+  $('critical-escape').textContent = '';
+  $('critical-slice').textContent = '';
+  $('escape-button').disabled = true;
+  $('inspect').disabled = !info.inspectable;
+}
+
+// An inspection arrived: the panel shows it, with its flow chosen for the next Inspect.
+export function showCritical(lane) {
+  $('critical-lane').value = String(lane);
+  renderCritical();
+  markDirty('critical');
+}
+
+function renderCritical() {
+  const p = state.figures.critical_panel();
+  if (!p) return;
+  setText('critical-title', p.title);
+  setText('critical-verdict', p.verdict);
+  fillReadouts($('critical-readouts'), p.readouts);
+  setText('critical-escape', p.escape);
+  setText('critical-slice', p.slice);
+  $('escape-button').disabled = !p.can_escape;
+  $('escape-button').dataset.lane = String(p.lane);
+}
+
+// ---------------------------------------------------------------- constructive minimizer
+
+function renderConstruct() {
+  const p = state.figures.construct_panel();
+  if (!p) return;
+  setText('construct-arch', p.architecture);
+  $('use-construct').hidden = p.fits || !p.hidden;
+  $('use-construct').dataset.hidden = p.hidden;
+  fillReadouts($('construct-readouts'), p.readouts);
+  fillSwatchTable($('construct-table'), p.rows, {
+    c: (r) => r.cost, p: (r) => r.perp, r: (r) => r.rank, pr: (r) => r.perp_rank, st: (r) => r.status,
+  }, { c: (r) => r.cost_value });
+  setText('construct-verdict', p.verdict);
+  const label = $('stage-label');
+  label.textContent = p.stage;
+  label.dataset.position = String(p.position);
+  label.dataset.positions = String(p.positions);
+  $('stage-prev').disabled = p.positions === 0 || p.position === 0;
+  $('stage-next').disabled = p.positions === 0 || p.position + 1 >= p.positions;
+  $('stage-play').disabled = p.positions === 0;
+}
+
+const stage = () => Number(state.page.get('stage')) || 0;
+
+function setStage(position) {
+  const n = state.figures.layer_positions();
+  if (n === 0) return;
+  const p = Math.max(0, Math.min(n - 1, position));
+  local.commands.edit('stage', String(p));
+  state.figures.set_stage(p);
+  renderConstruct();
+  markDirty('construct');
+}
+
+// Steps through every stage from the current one: the collapsing class slides to its apex.
+function animateStages() {
+  if (local.anim) { cancelAnimationFrame(local.anim); local.anim = null; return; }
+  const n = state.figures.layer_positions();
+  if (n === 0) return;
+  let from = stage();
+  if (from >= n - 1) from = 0;
+  const move = 700;
+  const hold = 500;
+  let t0 = performance.now();
+  setStage(from);
+  const tick = (now) => {
+    const t = now - t0;
+    if (t < move) {
+      state.figures.set_stage(from + t / move);
+      draw('construct');
+    } else if (t < move + hold) {
+      if (stage() !== from + 1) setStage(from + 1);
+      draw('construct');
+    } else {
+      from += 1;
+      t0 = now;
+      if (from >= n - 1) { local.anim = null; return; }
+    }
+    local.anim = requestAnimationFrame(tick);
+  };
+  local.anim = requestAnimationFrame(tick);
+}
+
+// ---------------------------------------------------------------- homotopy family, outputs against t
+
+function renderFamily() {
+  const p = state.figures.family_panel();
+  if (!p) return;
+  fillSwatchTable($('family-table'), p.rows, {
+    s: (r) => r.s, c: (r) => r.cost, st: (r) => r.status, f: (r) => r.fields,
+  });
+  setText('family-verdict', p.verdict);
+}
+
+function renderReparam() {
+  const p = state.figures.reparam_panel();
+  if (!p) return;
+  setText('reparam-verdict', p.verdict);
+  fillReadouts($('reparam-readouts'), p.readouts);
+}
+
+registerPanel('critical', renderCritical);
+registerPanel('construct', renderConstruct);
+registerPanel('homotopy', renderFamily);
+registerPanel('reparam', renderReparam);
+
+// ---------------------------------------------------------------- buttons
+
+export function bindPanels(commands) {
+  local.commands = commands;
+  $('inspect').onclick = () => { if (state.info) local.commands.inspect(Number($('critical-lane').value) || 0); };
+  $('escape-button').onclick = () => {
+    if (!state.info) return;
+    $('escape-button').disabled = true;
+    local.commands.escape(Number($('escape-button').dataset.lane) || 0);
+  };
+  $('use-construct').onclick = () => {
+    const hidden = $('use-construct').dataset.hidden;
+    if (!hidden) return;
+    local.commands.edit('act', 'relu');
+    local.commands.edit('net', hidden);
+  };
+  $('stage-prev').onclick = () => setStage(stage() - 1);
+  $('stage-next').onclick = () => setStage(stage() + 1);
+  $('stage-play').onclick = animateStages;
+}

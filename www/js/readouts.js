@@ -1,0 +1,76 @@
+// The toolbar and the lane table: s, C, the regime badge, the progress bar, play/pause, and one
+// row per flow (s, C, rank D, status, steps/s). Written from the worker's frames; nothing here
+// sends anything.
+import { state } from './state.js';
+import { $, fmt, fmtS, fillSwatchTable } from './ui.js';
+
+export function showRegime(d) {
+  const badge = $('regime');
+  const rel = d.regime === 'over' ? '>' : d.regime === 'under' ? '<' : '=';
+  badge.textContent = `${d.regime} · K = ${d.k} ${rel} QN = ${d.qn}`;
+  badge.className = `badge chrome ${d.regime}`;
+  badge.dataset.value = d.regime;
+}
+
+// K, QN and the regime of the settings as edited, before anything loads; false when the settings
+// do not describe a network (the message says why).
+export function updateSizes() {
+  try {
+    const d = state.page.describe();
+    $('sizes').textContent = `K = ${d.k} parameters, QN = ${d.q}·${d.n} = ${d.qn} outputs: ${d.regime}parametrized`;
+    $('sizes').classList.remove('bad');
+    showRegime(d);
+    return true;
+  } catch (e) {
+    $('sizes').textContent = e.message;
+    $('sizes').classList.add('bad');
+    return false;
+  }
+}
+
+export function updateButtons() {
+  $('play').hidden = state.running;
+  $('pause').hidden = !state.running;
+}
+
+// A fresh run: one table row and one trace choice per flow, the rank formula, the regime.
+export function showLoaded(info) {
+  // The cells fill with every frame (showFrame).
+  const empty = () => '';
+  fillSwatchTable($('lanes'), info.lanes, { s: empty, c: empty, r: empty, st: empty, sps: empty });
+  const sel = $('trace-lane');
+  sel.textContent = '';
+  info.lanes.forEach((l, i) => sel.add(new Option(l.label, String(i))));
+  showRegime(info);
+  const rf = state.figures.rank_formula();
+  $('rank-formula').hidden = !rf;
+  $('rank-formula').textContent = rf ?? '';
+}
+
+export function showProgress(value) {
+  $('progress').hidden = false;
+  $('progress').value = value;
+}
+
+// One frame: the readouts of the first lane, every lane's row, the progress of run-until.
+export function showFrame(f) {
+  const s = state.figures.s();
+  $('s-readout').textContent = fmtS(s);
+  $('s-readout').dataset.value = String(s);
+  const c = state.lanes[0].cost;
+  $('cost-readout').textContent = `${fmt(c)} (${state.info.lanes[0].label})`;
+  $('cost-readout').dataset.value = String(c);
+  const rows = $('lanes').tBodies[0].rows;
+  state.lanes.forEach((l, i) => {
+    const r = rows[i];
+    if (!r) return;
+    r.querySelector('.s').textContent = fmtS(l.s);
+    r.querySelector('.c').textContent = fmt(l.cost);
+    r.querySelector('.r').textContent = l.rank ?? '–';
+    r.querySelector('.st').textContent = l.status;
+    r.querySelector('.sps').textContent = l.steps_per_s > 0 ? l.steps_per_s.toFixed(0) : '–';
+  });
+  if (f.progress != null) showProgress(f.progress);
+  else if (!state.running) $('progress').hidden = true;
+  return s;
+}

@@ -1,0 +1,293 @@
+// The run, as a conversation with the worker (protocol in README.md, "How the page is built"):
+// what to load and when, the commands (play, pause, step, reset, run until, inspect, escape,
+// trace), and what each answer changes on the page. The worker integrates; this module keeps
+// `state` in step with its answers and hands the drawing to figures.js and panels.js.
+import { state, emit, metrics, HEAT_SIZE, FAMILY_ALPHAS } from './state.js';
+import { setState, pageState, showBanner, status, download } from './ui.js';
+import { WorkerClient } from './worker-client.js';
+import { markDirty } from './figures.js';
+import { renderPanels, renderPanel, schedulePanels, resetCritical, showCritical } from './panels.js';
+import { showLoaded, showFrame, showProgress, updateButtons } from './readouts.js';
+
+// How long edits settle before the scenario reloads.
+const LOAD_DEBOUNCE_MS = 250;
+
+export const client = new WorkerClient({ message: onMessage, restarted, gaveUp });
+const timers = { load: null };
+const post = (msg) => client.post(msg);
+
+export function startSession() {
+  client.start();
+}
+
+function restarted(reason, { hung }) {
+  const wasRunning = state.running;
+  state.running = false;
+  const resume = wasRunning && !hung;
+  showBanner(`${reason}. The worker was restarted and the scenario restored${resume ? '; the run starts again from θ₀' : (hung ? ', paused' : '')}.`);
+  state.resumeAfterLoad = resume ? 'play' : null;
+  state.loadedKey = '';
+  state.familyOn = false;
+  // Until the new worker has the scenario again nothing can run; saying so at once also keeps
+  // a click on play from going to a worker that is still starting.
+  setState('loading');
+}
+
+function gaveUp(reason) {
+  state.running = false;
+  setState('error');
+  showBanner(`${reason}. The worker keeps failing, so it was not restarted again; reload the page to try once more.`);
+}
+
+// Reads an answer's bulk numbers into the figures; false (and a banner) when they do not fit.
+function apply(what, f) {
+  try {
+    return f();
+  } catch (e) {
+    showBanner(`Could not read ${what}: ${e.message}`);
+    return false;
+  }
+}
+
+function onMessage(m) {
+  const { figures } = state;
+  switch (m.type) {
+    case 'ready':
+      sendSpeed();
+      sendLoad();
+      break;
+    case 'loaded':
+      if (!apply('the loaded run', () => { figures.load(m.info, m.bulk); return true; })) return;
+      state.info = m.info;
+      onLoaded();
+      break;
+    case 'frame':
+      if (apply('a frame', () => figures.apply(m.frame, m.bulk ?? null))) onFrame(m.frame);
+      break;
+    case 'trace':
+      download(`pullback-trace-${state.info.lanes[m.lane].choice.kind}.json`, m.json, 'application/json');
+      break;
+    case 'critical':
+      if (apply('the critical panel', () => figures.apply_critical(m.report, m.bulk ?? null))) onCritical(m.report);
+      break;
+    case 'construction':
+      if (apply('the construction', () => figures.apply_construction(m.report, m.bulk ?? null))) {
+        figures.set_stage(Number(state.page.get('stage')) || 0);
+        renderPanel('construct');
+        markDirty('construct');
+      }
+      break;
+    case 'family':
+      if (apply('the homotopy family', () => figures.apply_family(m.family, m.bulk ?? null))) {
+        markDirty('homotopy');
+        schedulePanels();
+      }
+      break;
+    case 'ack':
+      break;
+    case 'error':
+      if (m.fatal) client.restart(`The worker failed: ${m.message}`);
+      else showBanner(m.message);
+      break;
+    default:
+      showBanner(`Unexpected message from the worker: ${JSON.stringify(m).slice(0, 120)}`);
+  }
+}
+
+// ---------------------------------------------------------------- what the worker runs
+
+const loadKey = () => state.page.scenario_json() + JSON.stringify(state.page.flows());
+
+export function sendLoad() {
+  clearTimeout(timers.load);
+  try {
+    state.page.describe();
+  } catch (e) {
+    return; // the size readout already says what is wrong
+  }
+  const scenario = state.page.scenario_json();
+  const flows = state.page.flows();
+  state.loadedKey = scenario + JSON.stringify(flows);
+  post({ type: 'load', scenario, flows });
+}
+
+// Reloads once the edits settle, and only when the scenario or the flows changed.
+export function scheduleLoad() {
+  clearTimeout(timers.load);
+  timers.load = setTimeout(() => {
+    if (loadKey() !== state.loadedKey) {
+      state.resumeAfterLoad = state.running ? 'play' : null;
+      sendLoad();
+    }
+  }, LOAD_DEBOUNCE_MS);
+}
+
+// Reloads at once (a clicked point), playing on if the run was playing.
+export function reload() {
+  state.resumeAfterLoad = state.running ? 'play' : null;
+  sendLoad();
+}
+
+export function sendSpeed() {
+  post({ type: 'speed', s_per_second: state.page.speed() ?? null });
+}
+
+// The worker runs the homotopy family while its view is shown.
+export function syncFamily() {
+  if (!state.info) return;
+  const want = state.page.views().includes('homotopy');
+  if (want && !state.familyOn) {
+    post({ type: 'family', alphas: FAMILY_ALPHAS });
+    state.familyOn = true;
+  } else if (!want && state.familyOn) {
+    post({ type: 'family', alphas: null });
+    state.figures.clear_family();
+    state.familyOn = false;
+  }
+}
+
+export function requestConstruct() {
+  if (state.info && state.page.views().includes('construct')) post({ type: 'construct' });
+}
+
+// The worker computes the decision boundary of the focused flow while its view is shown.
+export function sendHeat() {
+  const { info } = state;
+  if (!info) return;
+  const want = state.page.views().includes('boundary') && info.bounds;
+  const lane = Math.min(state.page.focus_index(), info.lanes.length - 1);
+  post({ type: 'heatmap', lane: want ? lane : null, size: HEAT_SIZE });
+}
+
+// The views that need the worker's help, after the chosen views changed.
+export function syncViews() {
+  sendHeat();
+  syncFamily();
+  requestConstruct();
+}
+
+// ---------------------------------------------------------------- answers
+
+function onLoaded() {
+  const { figures, page, info } = state;
+  state.lanes = [];
+  state.running = false;
+  figures.set_focus(Math.min(page.focus_index(), info.lanes.length - 1));
+  const pair = page.pair();
+  if (info.q > 2 && pair[0] < info.q && pair[1] < info.q) figures.set_pair(pair[0], pair[1]);
+  showLoaded(info);
+  syncViews();
+  state.prevStatus = [];
+  resetCritical();
+  renderPanels();
+  markDirty();
+  setState('ready');
+  updateButtons();
+  if (!metrics.readyAt) metrics.readyAt = performance.now();
+  emit('loaded', info);
+  const resume = state.resumeAfterLoad;
+  state.resumeAfterLoad = null;
+  if (resume) post({ type: resume });
+  else if (state.firstLoad && page.autoplay()) play();
+  state.firstLoad = false;
+}
+
+function onFrame(f) {
+  state.lanes = f.lanes;
+  state.running = f.running;
+  const s = showFrame(f);
+  watchRestPoints();
+  schedulePanels();
+  const { lanes, info } = state;
+  const events = lanes.flatMap((l, i) => l.events.filter((e) => e.kind !== 'rank_change').map((e) => `${info.lanes[i].choice.kind}: ${e.message}`));
+  if (events.length) status(events[events.length - 1]);
+  else if (f.stopped && f.stopped !== 'step') status(`stopped — ${f.stopped}`);
+  setState(state.running ? 'running' : s > 0 ? 'paused' : 'ready');
+  updateButtons();
+  markDirty();
+}
+
+// A lane that comes to rest or escapes is inspected by the worker (critical submanifold at θ*):
+// the panel shows itself when that is a rank-loss equilibrium or an escape.
+function watchRestPoints() {
+  if (!state.info || !state.info.inspectable) return;
+  state.lanes.forEach((l, i) => {
+    const stopped = l.status === 'stationary' && state.prevStatus[i] !== 'stationary';
+    let jumped = l.events.some((e) => e.kind === 'escape' || e.kind === 'no_escape');
+    // The Escape button's answer brings its own panel.
+    if (jumped && state.manualEscape === i) { jumped = false; state.manualEscape = -1; }
+    if (stopped || jumped) post({ type: 'critical', lane: i });
+    state.prevStatus[i] = l.status;
+  });
+}
+
+function onCritical(r) {
+  const notable = r.kind === 'rank_loss_equilibrium' || r.at_escape || r.no_escape;
+  // The panel appears, and the flow it describes becomes the focused one (editor.js).
+  if (notable && !state.page.views().includes('critical')) emit('notable-critical', r);
+  showCritical(r.lane);
+}
+
+// ---------------------------------------------------------------- commands
+
+export function play() {
+  if (!state.info) return;
+  if (pageState() === 'loading') {
+    // The worker is (re)loading the scenario: play as soon as it has it.
+    state.resumeAfterLoad = 'play';
+    return;
+  }
+  if (state.lanes.length && state.lanes.every((l) => l.status !== 'running')) {
+    // Every flow has ended: start over rather than do nothing.
+    state.resumeAfterLoad = 'play';
+    post({ type: 'reset' });
+    return;
+  }
+  post({ type: 'play' });
+  state.running = true;
+  setState('running');
+  updateButtons();
+}
+
+export function pause() {
+  if (state.info) post({ type: 'pause' });
+}
+
+export function step() {
+  if (state.info) post({ type: 'step' });
+}
+
+export function reset() {
+  if (state.info) post({ type: 'reset' });
+}
+
+export function togglePlay() {
+  if (state.running) pause();
+  else play();
+}
+
+export function runUntil() {
+  if (!state.info) return;
+  if (state.info.epsilon == null) {
+    showBanner('eps: set ε (stop at C ≤ ε) to run until the cost reaches it.');
+    return;
+  }
+  showProgress(0);
+  post({ type: 'run_until' });
+  state.running = true;
+  setState('running');
+  updateButtons();
+}
+
+export function inspect(lane) {
+  post({ type: 'critical', lane });
+}
+
+export function escape(lane) {
+  state.manualEscape = lane;
+  post({ type: 'escape', lane });
+}
+
+export function requestTrace(lane) {
+  if (state.info) post({ type: 'trace', lane });
+}
