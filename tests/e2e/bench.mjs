@@ -2,16 +2,17 @@
 // The bench page end to end: serves dist/, opens dist/bench.html in Debian chromium (playwright-core)
 // with S, M and U and a 10⁵-step heap check, and waits for the worker to finish. Asserts what must
 // hold whatever the machine (wasm32 with simd128, every row timed, the fast fields equal to the SVD
-// reference, a flat heap, a page without long tasks while the worker computes) and prints the
-// figures: the table, and the wasm/native ratio when $BENCH_NATIVE names a `pullback bench --json`
-// report from the same machine. Speeds are printed, never asserted.
+// reference, a flat heap, no console error, the restart path) and prints the figures: the
+// table, the page's long tasks and the time of two clicks while the worker computes, and the
+// wasm/native ratio when $BENCH_NATIVE names a `pullback bench --json` report from the same
+// machine. Speeds are printed, never asserted.
 // Usage: node tests/e2e/bench.mjs   (env: BENCH_HASH to change the run, BENCH_NATIVE=FILE,
 // E2E_PORT=n to serve on that port)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
-import { launch, recordLongtasks } from './browser.mjs';
+import { launch, recordLongtasks, ErrorWatch } from './browser.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = path.join(root, 'dist');
@@ -32,16 +33,10 @@ const failures = [];
 const check = (cond, msg) => { if (!cond) failures.push(msg); };
 
 try {
-  const errors = [];
-  const watch = async (p) => {
-    p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    p.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    await recordLongtasks(p);
-  };
-  let page = await browser.newPage();
-  await watch(page);
   // First the restart path, with the test flag (the crash hook): a worker that dies is replaced
-  // and the page says so.
+  // and the page says so. The page takes the worker's error event, so nothing reaches the console.
+  let page = await browser.newPage();
+  const crashWatch = new ErrorWatch(page);
   await page.goto(base + 'bench.html?test#only=S');
   await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60000 });
   await page.evaluate(() => window.pullbackBench.crash());
@@ -49,18 +44,18 @@ try {
   await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60000 });
   const restartText = await page.textContent('[data-testid=bench-status]');
   check(/stopped .*restarted/.test(restartText), `after a crash the status says: ${restartText}`);
-  const crashErrors = errors.splice(0); // the crash itself is reported on the console
-  check(crashErrors.length <= 2, `console errors around the crash: ${crashErrors.join(' | ')}`);
+  for (const p of crashWatch.problems()) check(false, `restart path: ${p}`);
 
+  // Then the run as users get it: no test flag, so no hook.
   await page.close();
   page = await browser.newPage();
-  await watch(page);
-  // Then the run as users get it: no test flag, so no hook.
+  const watch = new ErrorWatch(page);
+  await recordLongtasks(page);
   await page.goto(base + 'bench.html' + hash);
   await page.waitForFunction(() => document.body.dataset.state === 'running', null, { timeout: 60000 });
   check(await page.evaluate(() => typeof window.pullbackBench) === 'undefined', 'window.pullbackBench exists without the test flag');
   const loadTasks = await page.evaluate(() => window.__longtasks.splice(0).map((t) => t.duration));
-  // While the worker computes, the page must answer: a click on a checkbox and back.
+  // While the worker computes, the page must answer: a click on a checkbox and back (timed, printed).
   const t0 = Date.now();
   await page.click('input[name=only][value=Mr]');
   await page.click('input[name=only][value=Mr]');
@@ -98,12 +93,10 @@ try {
     check(m && m.steps === memorySteps, `memory row: ${JSON.stringify(m)}`);
     check(m && m.after === m.before, `wasm heap grew over ${memorySteps} steps: ${m && m.before} → ${m && m.after} bytes`);
   }
-  check(runTasks.every((d) => d <= 50), `page long tasks while the worker ran: ${runTasks.map(Math.round).join(', ')} ms`);
-  check(clickMs < 2000, `a click took ${clickMs} ms while the worker ran`);
-  check(errors.length === 0, `console errors: ${errors.join(' | ')}`);
 
   console.log('\nmeasured (browser worker, wasm32 + simd128):');
-  console.log(`  page long tasks: ${loadTasks.length} while loading (${loadTasks.map(Math.round).join(', ')} ms), ${runTasks.length} while running`);
+  const list = (tasks) => (tasks.length ? ` (${tasks.map(Math.round).join(', ')} ms)` : '');
+  console.log(`  page long tasks (over 50 ms): ${loadTasks.length} while loading${list(loadTasks)}, ${runTasks.length} while running${list(runTasks)}`);
   console.log(`  two clicks while the worker ran: ${clickMs} ms; whole run ${out.seconds} s`);
   if (r.memory && r.memory[0]) console.log(`  heap: ${r.memory[0].before} → ${r.memory[0].after} bytes over ${r.memory[0].steps} RK4 steps of S`);
   const nativePath = process.env.BENCH_NATIVE;
@@ -121,6 +114,7 @@ try {
   await page.setInputFiles('[data-testid=bench-native]', bad);
   const badText = await page.textContent('[data-testid=bench-status]');
   check(/not-a-bench\.json: format: expected/.test(badText), `a wrong native file says: ${badText}`);
+  for (const p of watch.problems()) check(false, p);
 } catch (e) {
   failures.push(e.stack || String(e));
 } finally {

@@ -19,3 +19,24 @@ export function recordLongtasks(page) {
     }).observe({ type: 'longtask', buffered: true });
   });
 }
+
+// Console errors and uncaught exceptions of a page, its frames and its workers: a test fails on
+// any of them. (No test provokes one on purpose: the page handles a crashed worker's error event
+// and says so in its banner. A test that did would name the errors it expects here.)
+export class ErrorWatch {
+  constructor(page) {
+    this.seen = [];
+    page.on('console', (m) => { if (m.type() === 'error') this.seen.push(m.text()); });
+    page.on('pageerror', (e) => this.seen.push(`pageerror: ${e.message}`));
+  }
+
+  // What is wrong, as sentences; empty when the page logged no error.
+  problems() {
+    return this.seen.length ? [`console errors: ${this.seen.join(' | ')}`] : [];
+  }
+
+  check() {
+    const p = this.problems();
+    if (p.length) throw new Error(p.join('; '));
+  }
+}
