@@ -21,7 +21,9 @@ fi
 
 # Firefox ESR and WebKitGTK (MiniBrowser + WebKitWebDriver) for the other two engines; WebKit needs
 # an X display, so xvfb too.
-if [ ! -x /usr/bin/firefox-esr ] || [ ! -x /usr/bin/WebKitWebDriver ] || ! command -v xvfb-run >/dev/null 2>&1; then
+if [ ! -x /usr/bin/firefox-esr ] || [ ! -x /usr/bin/WebKitWebDriver ] \
+  || [ ! -x /usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser ] \
+  || ! command -v xvfb-run >/dev/null 2>&1 || ! command -v xauth >/dev/null 2>&1; then
   log "installing firefox-esr, webkit2gtk-driver, xvfb (apt)"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q firefox-esr webkit2gtk-driver xvfb xauth
@@ -53,19 +55,33 @@ if ! command -v wasm-bindgen >/dev/null 2>&1 || ! wasm-bindgen --version | grep 
   cargo install wasm-bindgen-cli --version 0.2.130
 fi
 
-if ! command -v geckodriver >/dev/null 2>&1; then
-  log "installing geckodriver (cargo, ~3 min)"
-  cargo install geckodriver --locked
+# wasm-pack test --firefox drives Firefox ESR through geckodriver.
+if ! command -v geckodriver >/dev/null 2>&1 || ! geckodriver --version | grep -q '0\.37\.1'; then
+  log "installing geckodriver 0.37.1 (cargo, ~3 min)"
+  cargo install geckodriver --version 0.37.1 --locked
 fi
 
-# wasm-pack's --safari looks for `safaridriver` on PATH: WebKitGTK's driver speaks the same protocol.
+# wasm-pack test --safari wants a `safaridriver`: WebKitGTK's driver speaks the same protocol and
+# starts MiniBrowser. The link lives in the checkout (.tools/ is git-ignored).
 mkdir -p .tools/bin
-if [ ! -L .tools/bin/safaridriver ]; then
-  ln -sf /usr/bin/WebKitWebDriver .tools/bin/safaridriver
+if [ "$(readlink .tools/bin/safaridriver 2>/dev/null)" != /usr/bin/WebKitWebDriver ]; then
+  log "linking .tools/bin/safaridriver -> /usr/bin/WebKitWebDriver"
+  ln -sfn /usr/bin/WebKitWebDriver .tools/bin/safaridriver
 fi
 
-if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/binaryen ]; then
-  log "installing npm packages (playwright-core, binaryen)"
+# Every devDependency of package.json installed at its pinned version (playwright-core, binaryen,
+# puppeteer-core, selenium-webdriver); none of them downloads a browser or a driver.
+npm_missing=$(node -e '
+  const fs = require("fs");
+  const want = require("./package.json").devDependencies;
+  const bad = Object.entries(want).filter(([n, v]) => {
+    try { return JSON.parse(fs.readFileSync(`node_modules/${n}/package.json`, "utf8")).version !== v; }
+    catch { return true; }
+  });
+  console.log(bad.map(([n, v]) => `${n}@${v}`).join(" "));
+')
+if [ -n "$npm_missing" ]; then
+  log "installing npm packages (npm ci: $npm_missing)"
   npm ci --no-audit --no-fund --silent
 fi
 log "toolchain ready"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up the toolchain if needed, then runs every check and test: formatting, clippy (native and
-# wasm32), native theorem tests, browser tests (wasm-bindgen-test in headless chromium), the
-# built site end to end (playwright-core + chromium), the benchmark (native, then the bench page).
-# Stops at the first failure.
+# wasm32), native theorem tests, browser tests (wasm-bindgen-test in headless Chromium, Firefox ESR
+# and WebKitGTK), the built site end to end (playwright-core + chromium), a smoke test of the built
+# site in the three engines, the benchmark (native, then the bench page). Stops at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -26,14 +26,28 @@ cargo build --target wasm32-unknown-unknown --lib
 step "native tests"
 cargo test
 if [ ${#web_tests[@]} -gt 0 ]; then
-  step "browser tests (wasm-pack test --headless --chrome: ${web_tests[*]})"
-  CHROMEDRIVER=/usr/bin/chromedriver wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver -- "${web_tests[@]}"
+  # The same browser tests in three engines. wasm-pack test builds with the dev profile, then runs
+  # `cargo test` with the test profile; Cargo.toml gives them different settings, so every call
+  # compiled the library twice. Giving dev the test profile's settings (opt-level 3, debug 1) for
+  # these calls makes one build that the three engines share.
+  # The drivers are named explicitly: Debian's chromedriver, geckodriver from cargo (webdriver.json
+  # names /usr/bin/firefox-esr), and for --safari WebKitGTK's WebKitWebDriver (linked as
+  # safaridriver by setup.sh), which starts MiniBrowser and needs an X display, hence xvfb-run.
+  as_test=(env CARGO_PROFILE_DEV_OPT_LEVEL=3 CARGO_PROFILE_DEV_DEBUG=1)
+  step "browser tests in Chromium (wasm-pack test --headless --chrome: ${web_tests[*]})"
+  CHROMEDRIVER=/usr/bin/chromedriver "${as_test[@]}" wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver -- "${web_tests[@]}"
+  step "browser tests in Firefox ESR (wasm-pack test --headless --firefox)"
+  "${as_test[@]}" wasm-pack test --headless --firefox --geckodriver "$(command -v geckodriver)" -- "${web_tests[@]}"
+  step "browser tests in WebKitGTK's MiniBrowser (wasm-pack test --headless --safari, under xvfb-run)"
+  xvfb-run -a "${as_test[@]}" wasm-pack test --headless --safari --safaridriver "$PWD/.tools/bin/safaridriver" -- "${web_tests[@]}"
 fi
 if [ -d tests/e2e ]; then
   step "build the site"
   ./build.sh
   step "end-to-end tests (playwright-core, chromium)"
   node tests/e2e/run.mjs
+  step "smoke test in Chromium, Firefox ESR and WebKitGTK (figures in test-artifacts/engines.json)"
+  node tests/e2e/smoke.mjs
 fi
 if [ -f bench.html ]; then
   # Figures, not pass/fail on speed: the native table, then the bench page in the browser worker
