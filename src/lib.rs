@@ -8,35 +8,17 @@
 //! the output layer, so that with full rank `x̲(s) − y̲ = e^{−s/N}(x̲(0) − y̲)` and
 //! `C(s) = e^{−2s/N} C(0)` exactly.
 //!
-//! Data flows one way: a [`scenario::Scenario`] becomes a [`session::Session`], which emits
-//! frames and a [`scenario::Trace`].
+//! Data flows one way: a [`run::scenario::Scenario`] becomes a [`run::session::Session`], which
+//! emits frames and a [`run::scenario::Trace`].
 #![deny(missing_docs)]
 
-pub mod bench;
-pub mod board;
-pub mod construct;
-pub mod critical;
-pub mod data;
-pub mod diagnostics;
-pub mod edit;
+pub mod app;
 pub mod error;
-pub mod fast;
-pub mod flow;
-pub mod hessian;
-pub mod inspect;
-pub mod integrate;
-pub mod kernels;
-pub mod lanes;
 pub mod linalg;
-pub mod net;
-pub mod ntk;
+pub mod math;
 pub mod plot;
-pub mod presets;
-pub mod protocol;
 pub mod rng;
-pub mod scenario;
-pub mod session;
-pub mod share;
+pub mod run;
 pub mod tagged;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

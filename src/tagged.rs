@@ -5,7 +5,7 @@
 //! the externally tagged form with `#[serde(remote = "Self")]` instead, convert between
 //! `{"kind": k, …}` and `{k: {…}}` here, and track the path inside the variant ourselves. The
 //! inner path travels in the error message between two `\u{1}` marks, and
-//! [`crate::scenario::Scenario::from_json`] joins it to the outer path.
+//! [`crate::run::scenario::Scenario::from_json`] joins it to the outer path.
 
 use serde_json::{Map, Value};
 

@@ -3,8 +3,8 @@
 //! `(N/2) log(C(0)/ε)`.
 
 mod common;
-use pullback::integrate::IntegratorSpec;
-use pullback::session::Session;
+use pullback::math::integrate::IntegratorSpec;
+use pullback::run::session::Session;
 
 #[test]
 fn adapted_flow_follows_the_theory_on_the_overparametrized_preset() {

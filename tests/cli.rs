@@ -53,7 +53,7 @@ fn run_writes_a_trace_and_an_svg_figure() {
         String::from_utf8_lossy(&out.stderr)
     );
     let trace =
-        pullback::scenario::Trace::from_json(&std::fs::read_to_string(&trace_path).unwrap())
+        pullback::run::scenario::Trace::from_json(&std::fs::read_to_string(&trace_path).unwrap())
             .unwrap();
     assert_eq!(trace.final_state.reason, "cost_below");
     assert!(trace.samples.iter().all(|s| s.rank == trace.q * trace.n));

@@ -2,10 +2,12 @@
 //! full-rank points: Thm 2.1 (over), Thm 5.1 (under), Section 6 (borderline).
 
 use nalgebra::DMatrix;
-use pullback::data::Dataset;
-use pullback::flow::{closed_form, eval_field, FlowSpec, Model, Regime, Workspace};
-use pullback::linalg::{max_rel_diff, JacobianSvd};
-use pullback::net::{Activation, Mlp};
+use pullback::linalg::max_rel_diff;
+use pullback::linalg::svd::JacobianSvd;
+use pullback::math::data::Dataset;
+use pullback::math::flow::{closed_form, eval_field, FlowSpec, Workspace};
+use pullback::math::model::{Model, Regime};
+use pullback::math::net::{Activation, Mlp};
 use pullback::rng::Rng;
 
 fn random_model(widths: &[usize], n: usize, act: Activation, seed: u64) -> (Model, Vec<f64>) {

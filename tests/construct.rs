@@ -1,12 +1,12 @@
 //! Constructive zero-cost minimizers (truncation maps): cost zero to rounding on clustered data,
 //! a clear error on data that are not sequentially separable.
 
-use pullback::construct::{self, parameter_count, required_widths};
-use pullback::data::{DataSpec, Dataset};
-use pullback::flow::Model;
-use pullback::net::{Activation, Mlp};
-use pullback::scenario::{InitSpec, NetSpec, Scenario};
-use pullback::session::Session;
+use pullback::math::construct::{self, parameter_count, required_widths};
+use pullback::math::data::{DataSpec, Dataset};
+use pullback::math::model::Model;
+use pullback::math::net::{Activation, Mlp};
+use pullback::run::scenario::{InitSpec, NetSpec, Scenario};
+use pullback::run::session::Session;
 
 fn clustered(classes: usize, dim: usize, seed: u64) -> Dataset {
     let spec = DataSpec::Clusters {

@@ -5,17 +5,19 @@
 
 mod common;
 use nalgebra::DMatrix;
-use pullback::critical::{
+use pullback::linalg;
+use pullback::linalg::svd::JacobianSvd;
+use pullback::math::critical::{
     self, CriticalSubmanifold, Escape, EscapeSpec, PointKind, DEFAULT_EQUILIBRIUM_RTOL,
 };
-use pullback::data::Dataset;
-use pullback::flow::{eval_field, FlowSpec, Model, Workspace};
-use pullback::hessian::SecondOrder;
-use pullback::linalg::{self, JacobianSvd};
-use pullback::net::{Activation, Mlp};
+use pullback::math::data::Dataset;
+use pullback::math::flow::{eval_field, FlowSpec, Workspace};
+use pullback::math::hessian::SecondOrder;
+use pullback::math::model::Model;
+use pullback::math::net::{Activation, Mlp};
 use pullback::rng::Rng;
-use pullback::scenario::{InitSpec, Scenario, Trace};
-use pullback::session::{Session, Status};
+use pullback::run::scenario::{InitSpec, Scenario, Trace};
+use pullback::run::session::{Session, Status};
 
 const RTOL: f64 = 1e-10;
 

@@ -5,16 +5,17 @@
 
 mod common;
 use nalgebra::{DMatrix, DVector};
-use pullback::data::Dataset;
 use pullback::error::Error;
-use pullback::fast::{Fallback, SolvePath, Solver};
-use pullback::flow::{eval_field, eval_field_capped, FieldStats, FlowSpec, Model, Workspace};
 use pullback::linalg::{max_rel_diff, norm};
-use pullback::net::{Activation, Forward, Mlp};
-use pullback::ntk::Derivs;
+use pullback::math::data::Dataset;
+use pullback::math::fast::{Fallback, SolvePath, Solver};
+use pullback::math::flow::{eval_field, eval_field_capped, FieldStats, FlowSpec, Workspace};
+use pullback::math::model::Model;
+use pullback::math::net::{Activation, Forward, Mlp};
+use pullback::math::ntk::Derivs;
 use pullback::rng::Rng;
-use pullback::scenario::Scenario;
-use pullback::session::Session;
+use pullback::run::scenario::Scenario;
+use pullback::run::session::Session;
 
 const RTOL: f64 = 1e-10;
 
@@ -48,7 +49,7 @@ fn field(
     spec: FlowSpec,
     solver: Solver,
     rtol: f64,
-) -> (Vec<f64>, FieldStats, pullback::fast::SolveInfo) {
+) -> (Vec<f64>, FieldStats, pullback::math::fast::SolveInfo) {
     let mut ws = Workspace::with_solver(solver);
     ws.forward(model, theta).unwrap();
     let mut v = vec![0.0; model.k()];
@@ -274,7 +275,7 @@ fn sessions_under_both_solvers_tell_the_same_story() {
         slow.run();
         let (a, b) = (fast.trace(), slow.trace());
         assert_eq!(a.final_state.reason, b.final_state.reason, "{name}");
-        let kinds = |t: &pullback::scenario::Trace| {
+        let kinds = |t: &pullback::run::scenario::Trace| {
             t.events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>()
         };
         assert_eq!(kinds(&a), kinds(&b), "{name}: events");

@@ -4,9 +4,9 @@
 
 mod common;
 use plotters::prelude::*;
-use pullback::board::{Board, View};
+use pullback::app::board::{Board, View};
+use pullback::app::protocol::{FromWorker, Host, Reply};
 use pullback::plot::{Look, PALETTE};
-use pullback::protocol::{FromWorker, Host, Reply};
 use serde_json::json;
 
 /// Feeds replies into the board; returns how many frames it took.

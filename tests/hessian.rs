@@ -3,10 +3,11 @@
 //! `Dᵀ∇ₓC`.
 
 use nalgebra::DMatrix;
-use pullback::data::Dataset;
-use pullback::flow::{Model, Workspace};
-use pullback::hessian::SecondOrder;
-use pullback::net::{Activation, Mlp};
+use pullback::math::data::Dataset;
+use pullback::math::flow::Workspace;
+use pullback::math::hessian::SecondOrder;
+use pullback::math::model::Model;
+use pullback::math::net::{Activation, Mlp};
 use pullback::rng::Rng;
 
 fn random(rng: &mut Rng, n: usize, scale: f64) -> Vec<f64> {
@@ -65,9 +66,9 @@ fn hessian_columns_match_differences_of_the_exact_gradient() {
             let mut t = theta.clone();
             for a in 0..k {
                 t[a] = theta[a] + h;
-                let gp = pullback::hessian::gradient(&m, &t).unwrap();
+                let gp = pullback::math::hessian::gradient(&m, &t).unwrap();
                 t[a] = theta[a] - h;
-                let gm = pullback::hessian::gradient(&m, &t).unwrap();
+                let gm = pullback::math::hessian::gradient(&m, &t).unwrap();
                 t[a] = theta[a];
                 for r in 0..k {
                     fd[(r, a)] = (gp[r] - gm[r]) / (2.0 * h);
@@ -112,9 +113,9 @@ fn relu_hessian_is_the_almost_everywhere_one() {
         let mut err: f64 = 0.0;
         for a in 0..k {
             t[a] = theta[a] + h;
-            let gp = pullback::hessian::gradient(&m, &t).unwrap();
+            let gp = pullback::math::hessian::gradient(&m, &t).unwrap();
             t[a] = theta[a] - h;
-            let gm = pullback::hessian::gradient(&m, &t).unwrap();
+            let gm = pullback::math::hessian::gradient(&m, &t).unwrap();
             t[a] = theta[a];
             for r in 0..k {
                 err = err.max(((gp[r] - gm[r]) / (2.0 * h) - hess[(r, a)]).abs());
@@ -136,7 +137,7 @@ fn bad_inputs_are_named_errors() {
     let so = SecondOrder::new(&m, &theta).unwrap();
     let e = so.column(m.k()).unwrap_err().to_string();
     assert!(e.starts_with("alpha"), "{e}");
-    let e = pullback::hessian::hvp(&m, &theta, &[1.0])
+    let e = pullback::math::hessian::hvp(&m, &theta, &[1.0])
         .unwrap_err()
         .to_string();
     assert!(e.starts_with("v"), "{e}");

@@ -1,7 +1,7 @@
 //! The exact Jacobian `D[θ]` against central finite differences of the forward pass.
 
 use nalgebra::DMatrix;
-use pullback::net::{Activation, Mlp};
+use pullback::math::net::{Activation, Mlp};
 use pullback::rng::Rng;
 
 fn random(rng: &mut Rng, n: usize, scale: f64) -> Vec<f64> {

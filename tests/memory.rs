@@ -3,11 +3,11 @@
 //! The workspace allocates nothing per step; what allocations remain are matrixmultiply's packing
 //! buffers, taken and returned inside each product (counted and printed here).
 
-use pullback::fast::Solver;
-use pullback::flow::FlowSpec;
-use pullback::integrate::{IntegratorSpec, Stepper, System};
-use pullback::scenario::Scenario;
-use pullback::session::FlowField;
+use pullback::math::fast::Solver;
+use pullback::math::flow::FlowSpec;
+use pullback::math::integrate::{IntegratorSpec, Stepper, System};
+use pullback::run::scenario::Scenario;
+use pullback::run::session::FlowField;
 use std::alloc::{GlobalAlloc, Layout, System as SysAlloc};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -38,7 +38,7 @@ static A: Counting = Counting;
 
 #[test]
 fn the_heap_stays_flat_over_thousands_of_steps() {
-    pullback::kernels::set_threads(1);
+    pullback::linalg::kernels::set_threads(1);
     let m = Scenario::from_json(
         r#"{"seed": 1, "data": {"kind": "moons", "n": 50, "noise": 0.1},
             "net": {"widths": [2, 16, 16, 2], "activation": "tanh"}}"#,

@@ -2,9 +2,9 @@
 //! first-order convergence of Euler (gradient descent) to the flow.
 
 mod common;
-use pullback::flow::FlowSpec;
-use pullback::integrate::IntegratorSpec;
-use pullback::session::Session;
+use pullback::math::flow::FlowSpec;
+use pullback::math::integrate::IntegratorSpec;
+use pullback::run::session::Session;
 
 #[test]
 fn underparametrized_adapted_flow_rests_at_the_perpendicular_cost() {
@@ -63,7 +63,7 @@ fn cost_never_increases_under_rk45() {
     assert_monotone("borderline", FlowSpec::Adapted, 60.0);
 }
 
-fn theta_at(sc: &pullback::scenario::Scenario, integrator: IntegratorSpec) -> Vec<f64> {
+fn theta_at(sc: &pullback::run::scenario::Scenario, integrator: IntegratorSpec) -> Vec<f64> {
     let mut sc = sc.clone();
     sc.integrator = integrator;
     let mut session = Session::new(&sc).unwrap();

@@ -6,12 +6,12 @@
 
 mod common;
 use plotters::prelude::*;
-use pullback::board::{Board, View};
-use pullback::critical::PointKind;
+use pullback::app::board::{Board, View};
+use pullback::app::protocol::{FromWorker, Host, Reply};
+use pullback::math::critical::PointKind;
 use pullback::plot::Look;
-use pullback::protocol::{FromWorker, Host, Reply};
-use pullback::scenario::Scenario;
-use pullback::session::Status;
+use pullback::run::scenario::Scenario;
+use pullback::run::session::Status;
 use serde_json::json;
 
 /// Feeds replies into the board; returns the critical, construction and family messages seen.
@@ -295,7 +295,7 @@ fn escape_and_critical_requests_name_their_fields() {
     }
     // A critical report is refused on a network too large for exact Hessian columns.
     let mut big = common::preset("over-smooth");
-    if let pullback::data::DataSpec::Moons { n, .. } = &mut big.data {
+    if let pullback::math::data::DataSpec::Moons { n, .. } = &mut big.data {
         *n = 1500;
     }
     host.handle(
@@ -417,7 +417,7 @@ fn the_constructive_minimizer_beside_the_flows_that_stall_above_it() {
 fn a_network_that_is_not_the_constructive_one_is_told_which_widths_it_needs() {
     let (mut host, mut board) = (Host::new(), Board::new());
     let mut sc = common::preset("under-stationary");
-    sc.data = pullback::data::DataSpec::Clusters {
+    sc.data = pullback::math::data::DataSpec::Clusters {
         n: 30,
         classes: 3,
         dim: 2,
@@ -445,7 +445,7 @@ fn a_network_that_is_not_the_constructive_one_is_told_which_widths_it_needs() {
     assert_eq!(panel.rows[0].cost, "0.000000");
     // XOR is not sequentially separable: the panel says so.
     let mut sc = common::preset("under-stationary");
-    sc.data = pullback::data::DataSpec::Xor { n: 40, noise: 0.05 };
+    sc.data = pullback::math::data::DataSpec::Xor { n: 40, noise: 0.05 };
     sc.net.widths = vec![2, 2, 2];
     load(&mut host, &mut board, &sc, json!([{"kind": "adapted"}]));
     feed(
@@ -705,18 +705,19 @@ fn the_uniform_collapse_rate_is_drawn_only_where_it_holds() {
 
 #[test]
 fn the_construction_is_refused_politely_when_too_large_or_inconsistent() {
-    let spec = pullback::data::DataSpec::Clusters {
+    let spec = pullback::math::data::DataSpec::Clusters {
         n: 2000,
         classes: 4,
         dim: 2,
         separation: 4.0,
         noise: 0.3,
     };
-    let data = pullback::data::Dataset::from_spec(&spec, 1).unwrap();
+    let data = pullback::math::data::Dataset::from_spec(&spec, 1).unwrap();
     let net =
-        pullback::net::Mlp::new(&[2, 3, 3, 3, 3, 4], pullback::net::Activation::Relu).unwrap();
-    let model = pullback::flow::Model::new(net, data).unwrap();
-    let (r, bulk) = pullback::inspect::construction_report(&model, 1e-10);
+        pullback::math::net::Mlp::new(&[2, 3, 3, 3, 3, 4], pullback::math::net::Activation::Relu)
+            .unwrap();
+    let model = pullback::math::model::Model::new(net, data).unwrap();
+    let (r, bulk) = pullback::app::inspect::construction_report(&model, 1e-10);
     assert!(bulk.is_empty() && r.stages == 0);
     assert!(
         r.error

@@ -3,9 +3,9 @@
 //! honours its time budget, speed limit, steps and runs to `C ≤ ε`.
 
 mod common;
-use pullback::lanes::FlowChoice;
-use pullback::protocol::{FromWorker, Host, Reply, Request, ToWorker, SAMPLE_SCALARS};
-use pullback::scenario::Trace;
+use pullback::app::protocol::{FromWorker, Host, Reply, Request, ToWorker, SAMPLE_SCALARS};
+use pullback::run::lanes::FlowChoice;
+use pullback::run::scenario::Trace;
 use serde_json::json;
 
 fn load_msg(id: u32, preset: &str, flows: serde_json::Value) -> serde_json::Value {
@@ -205,7 +205,7 @@ fn a_scenario_round_trips_through_load_frames_and_trace() {
     assert_eq!(info.trail, (0..16).collect::<Vec<_>>());
     assert_eq!(info.trail_every, info.every_s / 16.0);
     let data = info.decode(&r[0].bulk).unwrap();
-    let session = pullback::session::Session::new(&common::preset("over-smooth")).unwrap();
+    let session = pullback::run::session::Session::new(&common::preset("over-smooth")).unwrap();
     assert_eq!(data.inputs, session.model().data.input_rows());
     assert_eq!(data.targets, session.model().data.targets);
     assert_eq!(info.c0, session.initial_cost());

@@ -2,8 +2,8 @@
 //! for bit.
 
 mod common;
-use pullback::scenario::{InitSpec, Scenario, Trace};
-use pullback::session::Session;
+use pullback::run::scenario::{InitSpec, Scenario, Trace};
+use pullback::run::session::Session;
 use pullback::Error;
 
 const GOOD: &str = r#"{
@@ -180,7 +180,7 @@ fn traces_rerun_bit_for_bit() {
 
 #[test]
 fn every_preset_materializes_and_takes_a_step() {
-    for p in pullback::presets::all() {
+    for p in pullback::run::presets::all() {
         let mut s = Session::new(&p.scenario).unwrap_or_else(|e| panic!("{}: {e}", p.name));
         if s.finished() {
             // Only a run that starts at its target may end before its first step.

@@ -2,10 +2,10 @@
 //! appears exactly when they cannot pin the scenario down, and a broken hash names each bad key
 //! while the rest still applies.
 
-use pullback::board::View;
-use pullback::edit;
-use pullback::presets;
-use pullback::share::{base64url_decode, Settings};
+use pullback::app::board::View;
+use pullback::app::edit;
+use pullback::app::share::{base64url_decode, Settings};
+use pullback::run::presets;
 
 fn round_trip(s: &Settings) -> Settings {
     let hash = s.to_hash();
@@ -172,7 +172,8 @@ fn conflicting_or_corrupt_scenarios_fall_back() {
     // A scenario whose network does not fit its data names the field inside scenario.
     let mut bad = Settings::default().scenario;
     bad.net.widths[0] = 3;
-    let b64 = pullback::share::base64url_encode(serde_json::to_string(&bad).unwrap().as_bytes());
+    let b64 =
+        pullback::app::share::base64url_encode(serde_json::to_string(&bad).unwrap().as_bytes());
     let (_, errors) = Settings::from_hash(&format!("#scenario={b64}"));
     assert_eq!(errors[0].key, "scenario");
     assert!(

@@ -3,17 +3,18 @@
 //! `t = 1 − e^{−s/N}` and neural collapse at the uniform rate `e^{−s/N}`.
 
 mod common;
-use pullback::flow::{eval_field, FlowSpec, Model, Workspace};
-use pullback::integrate::IntegratorSpec;
 use pullback::linalg::norm;
-use pullback::scenario::InitSpec;
-use pullback::session::Session;
+use pullback::math::flow::{eval_field, FlowSpec, Workspace};
+use pullback::math::integrate::IntegratorSpec;
+use pullback::math::model::Model;
+use pullback::run::scenario::InitSpec;
+use pullback::run::session::Session;
 
 #[test]
 fn underparametrized_random_starts_rest_at_positive_perpendicular_cost() {
     // Random starts whose orbits keep rank D = K throughout (asserted below: no rank change).
     // Other seeds drive a tanh unit into saturation, where D loses rank and the flow continues
-    // on the lower-rank DAE (see `RankLock` in flow.rs); Thm 5.1 does not speak about those.
+    // on the lower-rank DAE (see `RankLock` in src/math/flow.rs); Thm 5.1 does not speak about those.
     for seed in [2, 10, 13] {
         let mut sc = common::preset("under-stationary");
         sc.seed = seed;

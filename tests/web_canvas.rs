@@ -6,7 +6,7 @@
 use js_sys::{Array, Reflect, JSON};
 use plotters::style::RGBColor;
 use pullback::plot::{class_color, PALETTE};
-use pullback::scenario::Trace;
+use pullback::run::scenario::Trace;
 use pullback::web::{Figures, WorkerHost};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -42,12 +42,16 @@ fn feed(fig: &mut Figures, out: Array) {
 
 /// Figures of `preset` with the given flows, run until `s ≥ s_to`, heatmap on lane 0.
 fn figures(preset: &str, flows: &str, s_to: f64) -> (Figures, WorkerHost) {
-    let sc = pullback::presets::find(preset).unwrap().scenario;
+    let sc = pullback::run::presets::find(preset).unwrap().scenario;
     figures_of(sc, flows, s_to)
 }
 
 /// Figures of a scenario with the given flows, run until `s ≥ s_to`, heatmap on lane 0.
-fn figures_of(sc: pullback::scenario::Scenario, flows: &str, s_to: f64) -> (Figures, WorkerHost) {
+fn figures_of(
+    sc: pullback::run::scenario::Scenario,
+    flows: &str,
+    s_to: f64,
+) -> (Figures, WorkerHost) {
     let mut host = WorkerHost::new();
     let mut fig = Figures::new();
     let load = js_sys::Object::new();
@@ -268,8 +272,8 @@ fn the_boundary_figure_fills_the_plane_and_marks_the_points() {
         "the heatmap must cover the plane: ink {}",
         px.ink()
     );
-    let data = pullback::data::Dataset::from_spec(
-        &pullback::presets::find("over-smooth")
+    let data = pullback::math::data::Dataset::from_spec(
+        &pullback::run::presets::find("over-smooth")
             .unwrap()
             .scenario
             .data,
@@ -333,7 +337,7 @@ fn drawing_before_any_data_still_works() {
     );
     // Bulk that is not a Float64Array is an error too, and the figures stay usable.
     let mut host = WorkerHost::new();
-    let sc = pullback::presets::find("borderline").unwrap().scenario;
+    let sc = pullback::run::presets::find("borderline").unwrap().scenario;
     let load = js_sys::Object::new();
     Reflect::set(&load, &"id".into(), &1.into()).unwrap();
     Reflect::set(&load, &"type".into(), &"load".into()).unwrap();
@@ -376,7 +380,7 @@ fn dark_near(px: &Pixels, x: f64, y: f64, r: i64) -> bool {
 
 #[wasm_bindgen_test]
 fn the_slice_heatmap_shows_the_rest_point_and_the_escape_step() {
-    let mut sc = pullback::presets::find("softplus-trapped")
+    let mut sc = pullback::run::presets::find("softplus-trapped")
         .unwrap()
         .scenario;
     sc.escape.auto = false;
@@ -489,11 +493,14 @@ fn the_layer_view_steps_through_the_stages_of_the_construction() {
         .unwrap();
     let cost = Reflect::get(&rows.get(0), &"cost".into()).unwrap();
     assert_eq!(cost.as_string().unwrap(), "0.000000");
-    let session =
-        pullback::session::Session::new(&pullback::presets::find("constructive").unwrap().scenario)
-            .unwrap();
+    let session = pullback::run::session::Session::new(
+        &pullback::run::presets::find("constructive")
+            .unwrap()
+            .scenario,
+    )
+    .unwrap();
     let model = session.model().clone();
-    let c = pullback::construct::build(&model).unwrap();
+    let c = pullback::math::construct::build(&model).unwrap();
     let mut inks = vec![];
     for l in 0..5 {
         fig.set_stage(l as f64);

@@ -4,7 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Float64Array, Reflect, JSON};
-use pullback::scenario::Trace;
+use pullback::run::scenario::Trace;
 use pullback::web::WorkerHost;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -38,7 +38,9 @@ fn a_scenario_round_trips_through_the_worker_protocol() {
     assert_eq!(get(&ready, "type").as_string().unwrap(), "ready");
     assert_eq!(get(&ready, "protocol").as_f64().unwrap(), 2.0);
 
-    let sc = pullback::presets::find("over-smooth").unwrap().scenario;
+    let sc = pullback::run::presets::find("over-smooth")
+        .unwrap()
+        .scenario;
     let load = js_sys::Object::new();
     Reflect::set(&load, &"id".into(), &1.into()).unwrap();
     Reflect::set(&load, &"type".into(), &"load".into()).unwrap();
@@ -62,7 +64,7 @@ fn a_scenario_round_trips_through_the_worker_protocol() {
     // Inputs (16·2), targets (2·2) and the outputs x̲(0) (QN = 32) as one Float64Array.
     let bulk: Float64Array = get(&loaded, "bulk").dyn_into().unwrap();
     assert_eq!(bulk.length(), 68);
-    let session = pullback::session::Session::new(&sc).unwrap();
+    let session = pullback::run::session::Session::new(&sc).unwrap();
     assert_eq!(bulk.get_index(0), session.model().data.input_rows()[0][0]);
     assert!((c0 - session.initial_cost()).abs() == 0.0);
 
@@ -180,7 +182,7 @@ fn bad_messages_give_error_variants() {
         .unwrap(),
     );
     assert!(m.contains("missing field `data`"), "{m}");
-    let sc = pullback::presets::find("borderline")
+    let sc = pullback::run::presets::find("borderline")
         .unwrap()
         .scenario
         .to_json();
@@ -204,7 +206,7 @@ fn bad_messages_give_error_variants() {
 #[wasm_bindgen_test]
 fn the_critical_panel_and_the_escape_run_in_the_worker() {
     let mut host = WorkerHost::new();
-    let mut sc = pullback::presets::find("softplus-trapped")
+    let mut sc = pullback::run::presets::find("softplus-trapped")
         .unwrap()
         .scenario;
     sc.escape.auto = false;

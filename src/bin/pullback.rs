@@ -4,12 +4,13 @@
 //! field), 1 when a file cannot be read or written.
 
 use plotters::prelude::*;
-use pullback::bench::{self, BenchConfig, Probe};
-use pullback::fast::Solver;
+use pullback::math::fast::Solver;
 use pullback::plot::cost::CostFigure;
-use pullback::scenario::Scenario;
-use pullback::session::Session;
-use pullback::{presets, Error};
+use pullback::run::bench::{self, BenchConfig, Probe};
+use pullback::run::presets;
+use pullback::run::scenario::Scenario;
+use pullback::run::session::Session;
+use pullback::Error;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -240,8 +241,8 @@ fn load_scenario(source: &str) -> Result<Scenario, Failure> {
         .ok_or_else(|| unknown_preset(source))
 }
 
-fn parse_flow(s: &str) -> Result<pullback::flow::FlowSpec, Failure> {
-    use pullback::flow::FlowSpec;
+fn parse_flow(s: &str) -> Result<pullback::math::flow::FlowSpec, Failure> {
+    use pullback::math::flow::FlowSpec;
     let f = match s {
         "standard" => FlowSpec::Standard,
         "adapted" => FlowSpec::Adapted,
@@ -328,7 +329,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
         }
         let escapes: Vec<_> = trace.events.iter().filter(|e| e.kind == "escape").collect();
         if !escapes.is_empty() {
-            let ratio = |e: &&pullback::scenario::Event| {
+            let ratio = |e: &&pullback::run::scenario::Event| {
                 let f = |k: &str| e.data.get(k).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
                 f("cost_after") / f("cost_before")
             };

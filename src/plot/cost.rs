@@ -204,7 +204,7 @@ pub fn draw_with<DB: DrawingBackend>(
 
 impl CostFigure {
     /// The figure of one or more traces of the same scenario (one curve each, colours in order).
-    pub fn from_traces(traces: &[&crate::scenario::Trace]) -> CostFigure {
+    pub fn from_traces(traces: &[&crate::run::scenario::Trace]) -> CostFigure {
         let mut fig = CostFigure::default();
         for (i, t) in traces.iter().enumerate() {
             fig.curves.push(Series {

@@ -1,10 +1,10 @@
-//! The benchmark as a wasm export (wasm32 only): [`bench_run`] runs [`crate::bench::run`] with the
+//! The benchmark as a wasm export (wasm32 only): [`bench_run`] runs [`crate::run::bench::run`] with the
 //! host's `performance.now()` as the clock and the size of the wasm linear memory as the heap.
 //!
 //! Glue only: it converts and computes nothing. It works in a worker, on the page and in node
 //! (anything whose global object has `performance.now`).
 
-use crate::bench::{self, Probe};
+use crate::run::bench::{self, Probe};
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

@@ -12,12 +12,12 @@
 
 pub mod bench;
 
-use crate::board::{Board, View};
-use crate::edit;
-use crate::inspect::{ConstructionReport, CriticalReport};
+use crate::app::board::{Board, View};
+use crate::app::edit;
+use crate::app::inspect::{ConstructionReport, CriticalReport};
+use crate::app::protocol::{FamilyHeader, FrameHeader, Host, Reply, RunInfo};
+use crate::app::share::Settings;
 use crate::plot::Look;
-use crate::protocol::{FamilyHeader, FrameHeader, Host, Reply, RunInfo};
-use crate::share::Settings;
 use js_sys::{Array, Float64Array, Object, Reflect};
 use plotters::prelude::IntoDrawingArea;
 use plotters_canvas::CanvasBackend;
@@ -60,7 +60,7 @@ pub fn presets() -> Result<JsValue, JsError> {
         name: &'static str,
         summary: &'static str,
     }
-    let list: Vec<Entry> = crate::presets::all()
+    let list: Vec<Entry> = crate::run::presets::all()
         .iter()
         .map(|p| Entry {
             name: p.name,
@@ -213,7 +213,7 @@ impl WorkerHost {
         let now = now_ms(&self.perf);
         let replies = match js_to_json(&msg, "", 0) {
             Ok(v) => self.host.handle(v, now),
-            Err(e) => vec![crate::protocol::FromWorker::error(request_id(&msg), &e).into()],
+            Err(e) => vec![crate::app::protocol::FromWorker::error(request_id(&msg), &e).into()],
         };
         replies_to_js(replies)
     }
@@ -422,7 +422,7 @@ impl Figures {
 #[wasm_bindgen]
 pub struct Page {
     settings: Settings,
-    errors: Vec<crate::share::KeyError>,
+    errors: Vec<crate::app::share::KeyError>,
 }
 
 #[wasm_bindgen]

@@ -1,8 +1,8 @@
 //! Helpers shared by the theorem tests.
 #![allow(dead_code)]
 
-use pullback::presets;
-use pullback::scenario::Scenario;
+use pullback::run::presets;
+use pullback::run::scenario::Scenario;
 
 /// The scenario of preset `name` (panics on a typo: that is a test bug).
 pub fn preset(name: &str) -> Scenario {

@@ -22,14 +22,15 @@
 //! The core has no clock (std's `Instant` does not exist on wasm32): callers pass a [`Probe`].
 
 use crate::error::{Error, Result};
-use crate::fast::{PathCounts, SolvePath, Solver};
-use crate::flow::{eval_field, FlowSpec, Model, Workspace};
-use crate::integrate::{IntegratorSpec, Stepper};
-use crate::kernels;
-use crate::net::Forward;
-use crate::ntk::{self, Derivs};
-use crate::scenario::Scenario;
-use crate::session::FlowField;
+use crate::linalg::kernels;
+use crate::math::fast::{PathCounts, SolvePath, Solver};
+use crate::math::flow::{eval_field, FlowSpec, Workspace};
+use crate::math::integrate::{IntegratorSpec, Stepper};
+use crate::math::model::Model;
+use crate::math::net::Forward;
+use crate::math::ntk::{self, Derivs};
+use crate::run::scenario::Scenario;
+use crate::run::session::FlowField;
 use serde::{Deserialize, Serialize};
 
 /// Time and memory as the host sees them.
@@ -332,7 +333,7 @@ pub fn flops_per_eval(widths: &[usize], n: usize, path: SolvePath, mean_refineme
     let q = *widths.last().unwrap_or(&1) as f64;
     let nf = n as f64;
     let qn = q * nf;
-    let k = crate::net::Mlp::param_count(widths) as f64;
+    let k = crate::math::net::Mlp::param_count(widths) as f64;
     let p = pass_flops(widths, n);
     let signals: f64 = widths.windows(3).map(|w| (w[1] * w[2]) as f64).sum::<f64>() * qn * 2.0;
     let dense_d = p + q * p + 2.0 * qn * k;
@@ -497,7 +498,7 @@ fn bench_flow(
         ));
     }
     // The reference SVD path, where D fits.
-    let dense_fits = model.qn().saturating_mul(k) <= crate::flow::DENSE_LIMIT;
+    let dense_fits = model.qn().saturating_mul(k) <= crate::math::model::DENSE_LIMIT;
     let (reference_seconds, reference_rel_diff) = if cfg.no_reference || !dense_fits {
         (None, None)
     } else {
@@ -602,7 +603,7 @@ fn bench_cg(probe: &mut dyn Probe, p: &Prepared, quick: bool) -> Result<CgRow> {
     let g = ws.grad_x().to_vec();
     let mut fw = Forward::default();
     net.forward_into(&p.theta0, &model.data.inputs, &mut fw);
-    let mut chol = crate::fast::FastSolver::default();
+    let mut chol = crate::math::fast::FastSolver::default();
     chol.prepare(net, &fw);
     let reference = match chol.solve_over(net, &p.theta0, &fw, &g, crate::linalg::DEFAULT_RANK_RTOL)
     {
@@ -611,7 +612,7 @@ fn bench_cg(probe: &mut dyn Probe, p: &Prepared, quick: bool) -> Result<CgRow> {
     };
     let rtol = 1e-8;
     let max_iter = if quick { 50 } else { 1000 };
-    let mut cg = crate::fast::FastSolver::default();
+    let mut cg = crate::math::fast::FastSolver::default();
     cg.prepare(net, &fw);
     let t0 = probe.now();
     let res = cg.solve_cg(net, &p.theta0, &fw, &g, rtol, max_iter);

@@ -1,11 +1,11 @@
 //! Editing a scenario's data from the page: the live size readout, points added and removed by
 //! clicking, and CSV import / export (`x1,…,xM,label`).
 
-use crate::data::{DataSpec, Dataset, MAX_POINTS};
 use crate::error::{Error, Result};
-use crate::flow::{Model, Regime};
-use crate::net::Mlp;
-use crate::scenario::Scenario;
+use crate::math::data::{DataSpec, Dataset, MAX_POINTS};
+use crate::math::model::{Model, Regime};
+use crate::math::net::Mlp;
+use crate::run::scenario::Scenario;
 use serde::{Deserialize, Serialize};
 
 /// The sizes of a scenario, computed without running anything.
@@ -305,7 +305,7 @@ pub fn import_csv(sc: &Scenario, text: &str) -> Result<Scenario> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::presets;
+    use crate::run::presets;
 
     fn over() -> Scenario {
         presets::find("over-smooth").unwrap().scenario

@@ -4,14 +4,15 @@
 //! Both are JSON documents; the key names are a public contract (URLs, scripts and saved traces
 //! depend on them). New keys may be added; existing ones keep their meaning.
 
-use crate::critical::{EscapeSpec, RankCheck, RankFormula, TrapSpec};
-use crate::data::{DataSpec, Dataset};
-use crate::diagnostics::Sample;
 use crate::error::{non_negative, positive, Error, Result};
-use crate::flow::{FlowSpec, Model, Regime};
-use crate::integrate::{IntegratorSpec, Stats};
 use crate::linalg::DEFAULT_RANK_RTOL;
-use crate::net::{Activation, Mlp};
+use crate::math::critical::{EscapeSpec, RankCheck, RankFormula, TrapSpec};
+use crate::math::data::{DataSpec, Dataset};
+use crate::math::diagnostics::Sample;
+use crate::math::flow::FlowSpec;
+use crate::math::integrate::{IntegratorSpec, Stats};
+use crate::math::model::{Model, Regime};
+use crate::math::net::{Activation, Mlp};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -49,8 +50,8 @@ pub enum InitSpec {
         /// `θ₀`.
         theta: Vec<f64>,
     },
-    /// The zero-cost truncation-map minimizer of [`crate::construct`] (ReLU, widths
-    /// [`crate::construct::required_widths`], sequentially separable data).
+    /// The zero-cost truncation-map minimizer of [`crate::math::construct`] (ReLU, widths
+    /// [`crate::math::construct::required_widths`], sequentially separable data).
     Constructive,
 }
 
@@ -75,7 +76,7 @@ pub struct StopSpec {
     /// predicted stopping time (2.41).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_below: Option<f64>,
-    /// Stop when the stationarity `μ` (see [`crate::flow::FieldStats`]) falls to this; default `1e-9`.
+    /// Stop when the stationarity `μ` (see [`crate::math::flow::FieldStats`]) falls to this; default `1e-9`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stationary_below: Option<f64>,
     /// Stop after this many accepted steps; default `2·10⁵`.
@@ -292,7 +293,7 @@ impl Scenario {
                 theta.clone()
             }
             InitSpec::Constructive => {
-                crate::construct::build(&model)
+                crate::math::construct::build(&model)
                     .map_err(|e| match e {
                         Error::Invalid { field, reason } if field == "data" => {
                             Error::invalid("init", format!("constructive: the data are {reason}"))

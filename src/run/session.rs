@@ -1,13 +1,14 @@
 //! A run in progress: owns `θ`, the integrator and the history; emits samples, events, frames and
 //! finally a [`Trace`].
 
-use crate::critical::{self, CriticalSubmanifold, Diagnosis, Escape, RankCheck, TrapTracker};
-use crate::diagnostics::{self, Keep, Sample};
 use crate::error::{Error, Result};
-use crate::fast::{PathCounts, Solver};
-use crate::flow::{eval_field_capped, FieldStats, FlowSpec, Model, RankLock, Workspace};
-use crate::integrate::{Stepper, System};
-use crate::scenario::{
+use crate::math::critical::{self, CriticalSubmanifold, Diagnosis, Escape, RankCheck, TrapTracker};
+use crate::math::diagnostics::{self, Keep, Sample};
+use crate::math::fast::{PathCounts, Solver};
+use crate::math::flow::{eval_field_capped, FieldStats, FlowSpec, RankLock, Workspace};
+use crate::math::integrate::{Stepper, System};
+use crate::math::model::Model;
+use crate::run::scenario::{
     Event, Final, Materialized, Scenario, Trace, DEFAULT_MAX_STEPS, DEFAULT_STATIONARY_BELOW,
     TRACE_FORMAT, TRACE_VERSION,
 };
@@ -59,7 +60,7 @@ impl FlowField {
     ///
     /// Only an SVD computed by that evaluation feeds the lock. A fast solve runs only while the
     /// lock is off and after certifying full rank with a margin (`σ_min/σ_max ≥ 10·rank_rtol`,
-    /// see [`crate::fast`]), where the SVD would leave the lock off as well.
+    /// see [`crate::math::fast`]), where the SVD would leave the lock off as well.
     pub fn accept(&mut self) {
         if self.spec.needs_svd() {
             if let Some(svd) = self.ws.computed_svd() {
@@ -196,7 +197,7 @@ impl Session {
         Session::with_solver(scenario, Solver::Auto)
     }
 
-    /// Like [`Session::new`], evaluating the field with `solver` (see [`crate::fast`]).
+    /// Like [`Session::new`], evaluating the field with `solver` (see [`crate::math::fast`]).
     ///
     /// Errors: as [`Session::new`].
     pub fn with_solver(scenario: &Scenario, solver: Solver) -> Result<Session> {
@@ -320,7 +321,7 @@ impl Session {
     }
 
     /// Integrator counters.
-    pub fn stats(&self) -> crate::integrate::Stats {
+    pub fn stats(&self) -> crate::math::integrate::Stats {
         self.stepper.stats
     }
 

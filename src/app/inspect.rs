@@ -12,14 +12,15 @@
 //!
 //! Everything here is plain data (serde), so the page only formats it.
 
-use crate::construct;
-use crate::critical::{self, CriticalSubmanifold, PointKind};
 use crate::error::{Error, Result};
-use crate::flow::{eval_field, FlowSpec, Model, Workspace};
 use crate::linalg;
-use crate::net::{Activation, Mlp};
-use crate::scenario::Event;
-use crate::session::{Session, Status};
+use crate::math::construct;
+use crate::math::critical::{self, CriticalSubmanifold, PointKind};
+use crate::math::flow::{eval_field, FlowSpec, Workspace};
+use crate::math::model::Model;
+use crate::math::net::{Activation, Mlp};
+use crate::run::scenario::Event;
+use crate::run::session::{Session, Status};
 use serde::{Deserialize, Serialize};
 
 /// Largest `K·QN` for which the worker computes a critical submanifold on request: it takes

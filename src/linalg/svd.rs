@@ -3,13 +3,11 @@
 //! One thin SVD of `D` serves every regime of the adapted flow (MATH.md, "Key fact"): singular
 //! values `σ_i > rtol · σ_max` count towards the numerical rank, the rest are treated as zero.
 //! We never form `(DDᵀ)⁻¹` or `(DᵀD)⁻¹` here; the closed forms of the paper live in
-//! [`crate::flow::closed_form`] as independent checks.
+//! [`crate::math::flow::closed_form`] as independent checks.
 
+use super::numerical_rank;
 use crate::error::{Error, Result};
-use nalgebra::{DMatrix, DVector};
-
-/// Default relative rank tolerance on the singular values of `D`.
-pub const DEFAULT_RANK_RTOL: f64 = 1e-10;
+use nalgebra::DMatrix;
 
 /// Thin SVD of a Jacobian `D ∈ R^{QN×K}`, given through its transpose, with a rank decision.
 #[derive(Debug, Clone)]
@@ -297,7 +295,7 @@ impl OutputSpectrum {
 /// Householder. The rows of `R` may differ in sign from Householder's; singular values and
 /// right singular vectors of `R` are those of `A` either way.
 fn cholesky_qr2_r(a: &DMatrix<f64>) -> Option<DMatrix<f64>> {
-    use crate::kernels::{cholesky_lower, syrk_lower, trsm_right_lower_t, MatRef};
+    use crate::linalg::kernels::{cholesky_lower, syrk_lower, trsm_right_lower_t, MatRef};
     let (k, n) = a.shape();
     let gram = |q: MatRef| {
         let mut g = vec![0.0; n * n];
@@ -376,50 +374,10 @@ fn qr_then_svd(
     ))
 }
 
-/// Number of `sigma` entries above `rtol · max(sigma)`.
-pub fn numerical_rank(sigma: &[f64], rtol: f64) -> usize {
-    let max = sigma.iter().copied().fold(0.0, f64::max);
-    if max == 0.0 {
-        return 0;
-    }
-    sigma.iter().filter(|&&s| s > rtol * max).count()
-}
-
-/// Euclidean norm of a slice.
-pub fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|a| a * a).sum::<f64>().sqrt()
-}
-
-/// Dot product of two slices of equal length.
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// Largest absolute entry of `a - b`, relative to the largest absolute entry of `b` (or 1).
-pub fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
-    let scale = b
-        .iter()
-        .fold(0.0f64, |m, v| m.max(v.abs()))
-        .max(f64::MIN_POSITIVE);
-    a.iter()
-        .zip(b)
-        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
-        / scale
-}
-
-/// Solves `A x = b` for symmetric positive definite `A` by Cholesky.
-///
-/// Errors: [`Error::Singular`] naming `what` when `A` is not numerically positive definite.
-pub fn cholesky_solve(a: DMatrix<f64>, b: &DVector<f64>, what: &str) -> Result<DVector<f64>> {
-    let chol = nalgebra::Cholesky::new(a).ok_or_else(|| {
-        Error::Singular(format!("{what} is not positive definite (Cholesky failed)"))
-    })?;
-    Ok(chol.solve(b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::linalg::{max_rel_diff, norm};
 
     #[test]
     fn pinv_of_a_rank_deficient_matrix_is_minimum_norm() {

@@ -1,12 +1,12 @@
 //! Named scenarios that show the paper's phenomena, shared by the CLI (`pullback presets`) and the
 //! page's preset menu.
 
-use crate::critical::{RankFormula, TrapSpec};
-use crate::data::DataSpec;
-use crate::flow::FlowSpec;
-use crate::integrate::IntegratorSpec;
-use crate::net::{Activation, Mlp};
-use crate::scenario::{InitSpec, NetSpec, RecordSpec, Scenario, StopSpec};
+use crate::math::critical::{RankFormula, TrapSpec};
+use crate::math::data::DataSpec;
+use crate::math::flow::FlowSpec;
+use crate::math::integrate::IntegratorSpec;
+use crate::math::net::{Activation, Mlp};
+use crate::run::scenario::{InitSpec, NetSpec, RecordSpec, Scenario, StopSpec};
 
 /// A named scenario with a one-line summary.
 #[derive(Debug, Clone)]

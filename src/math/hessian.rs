@@ -5,14 +5,14 @@
 //! `H = (1/N) DᵀD + Σ_i (∇ₓC)_i ∇²_θ x_i` (MATH.md). Nothing here differences a gradient: every
 //! product is a second-order pass through the network, exact up to rounding for every smooth
 //! activation; for ReLU and leaky ReLU it is the almost-everywhere derivative (`σ'' = 0`, and the
-//! kink counted as the left side, as in [`crate::net::Activation::df`]).
+//! kink counted as the left side, as in [`crate::math::net::Activation::df`]).
 //!
 //! Cost of one product: one forward and one backward sweep over the `N` samples with tangents,
 //! about three gradient evaluations; a full Hessian takes `K` of them.
 
 use crate::error::{Error, Result};
-use crate::flow::Model;
-use crate::net::Forward;
+use crate::math::model::Model;
+use crate::math::net::Forward;
 use nalgebra::{DMatrix, DMatrixViewMut};
 
 /// The cost, its gradient and the data for Hessian–vector products at one `θ`.

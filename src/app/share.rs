@@ -6,14 +6,14 @@
 //! The page edits its [`Settings`] through the same keys ([`Settings::set`]), so a form field, a
 //! hash key and an error message all use one name.
 
-use crate::board::View;
-use crate::data::{DataSpec, MAX_POINTS};
-use crate::edit::{describe, fit_widths};
+use crate::app::board::View;
+use crate::app::edit::{describe, fit_widths};
 use crate::error::{Error, Result};
-use crate::lanes::{FlowChoice, DEFAULT_GD_H};
-use crate::net::Activation;
-use crate::presets;
-use crate::scenario::{Scenario, MAX_LAYERS, MAX_SEED, MAX_WIDTH};
+use crate::math::data::{DataSpec, MAX_POINTS};
+use crate::math::net::Activation;
+use crate::run::lanes::{FlowChoice, DEFAULT_GD_H};
+use crate::run::presets;
+use crate::run::scenario::{Scenario, MAX_LAYERS, MAX_SEED, MAX_WIDTH};
 use serde::{Deserialize, Serialize};
 
 /// Flow keys in legend order.
@@ -277,7 +277,7 @@ pub fn apply_key(sc: &mut Scenario, key: &str, v: &str) -> Result<()> {
                     return Err(Error::invalid(key, "sin is a regression set with Q = 1"))
                 }
                 other => {
-                    let (_, q) = crate::edit::data_dims(other, sc.seed)?;
+                    let (_, q) = crate::app::edit::data_dims(other, sc.seed)?;
                     if x != q {
                         return Err(Error::invalid(
                             key,

@@ -4,15 +4,17 @@
 //! and the escape step (4.15)–(4.17).
 //!
 //! Rank decisions use the relative tolerance `rank_rtol` on the singular values of `D` (the same
-//! one as the flow, [`crate::linalg::JacobianSvd`]); every result carries the tolerance it used.
+//! one as the flow, [`crate::linalg::svd::JacobianSvd`]); every result carries the tolerance it used.
 
-use crate::diagnostics::Sample;
 use crate::error::{Error, Result};
-use crate::flow::{Model, Workspace};
-use crate::hessian::SecondOrder;
-use crate::linalg::{self, JacobianSvd};
+use crate::linalg;
+use crate::linalg::svd::JacobianSvd;
+use crate::math::diagnostics::Sample;
+use crate::math::flow::Workspace;
+use crate::math::hessian::SecondOrder;
+use crate::math::model::Model;
 use crate::rng::Rng;
-use crate::scenario::Event;
+use crate::run::scenario::Event;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use serde::{Deserialize, Serialize};
 
@@ -441,7 +443,7 @@ impl CriticalSubmanifold {
     ///
     /// Errors: as [`SecondOrder::new`].
     pub fn g_at(&self, model: &Model, theta: &[f64]) -> Result<Vec<f64>> {
-        let grad = crate::hessian::gradient(model, theta)?;
+        let grad = crate::math::hessian::gradient(model, theta)?;
         Ok(self.alphas.iter().map(|&a| grad[a]).collect())
     }
 
@@ -811,7 +813,7 @@ pub fn attempt(
         return Ok((cm, out));
     }
     let c0 = cm.cost;
-    let grad = crate::hessian::gradient(model, theta)?;
+    let grad = crate::math::hessian::gradient(model, theta)?;
     let slope = linalg::dot(&grad, &v);
     let mut t = spec.step;
     let mut trials = 0u32;

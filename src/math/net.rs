@@ -7,7 +7,7 @@
 //! column per sample, so a `Q × N` output matrix in column-major storage *is* `x̲`.
 
 use crate::error::{Error, Result};
-use crate::kernels::{self, MatRef};
+use crate::linalg::kernels::{self, MatRef};
 use nalgebra::{DMatrix, DMatrixView};
 use serde::{Deserialize, Serialize};
 

@@ -17,8 +17,8 @@
 //! kept point in the positive orthant and every point of the class in the negative one.
 
 use crate::error::{Error, Result};
-use crate::flow::Model;
-use crate::net::{Activation, Mlp};
+use crate::math::model::Model;
+use crate::math::net::{Activation, Mlp};
 use nalgebra::{DMatrix, DVector};
 
 /// One hidden layer of the construction: the cut, its cone, and the class it collapses.
@@ -397,7 +397,7 @@ fn affine_rank(points: &[DVector<f64>]) -> usize {
 
 /// Hidden activations of the last hidden layer (`M' × N`).
 fn hidden_outputs(net: &Mlp, theta: &[f64], inputs: &DMatrix<f64>) -> DMatrix<f64> {
-    let mut fw = crate::net::Forward::default();
+    let mut fw = crate::math::net::Forward::default();
     net.forward_into(theta, inputs, &mut fw);
     fw.h[net.hidden_layers()].clone()
 }

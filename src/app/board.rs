@@ -5,9 +5,12 @@
 //! bulk), and asks it to draw a view on a canvas. Everything here is plain data, so the figures
 //! and readouts are tested natively against SVG.
 
-use crate::critical::PointKind;
+use crate::app::inspect::{check_construction_bulk, ConstructionReport, CriticalReport};
+use crate::app::protocol::{
+    FamilyHeader, FrameHeader, HeatGrid, LaneFrame, RunData, RunInfo, SamplePoint, TrailPoints,
+};
 use crate::error::{Error, Result};
-use crate::inspect::{check_construction_bulk, ConstructionReport, CriticalReport};
+use crate::math::critical::PointKind;
 use crate::plot::collapse::{ClassCurves, CollapseFigure, CollapsePanel};
 use crate::plot::cost::CostFigure;
 use crate::plot::heatmap::HeatmapFigure;
@@ -20,10 +23,7 @@ use crate::plot::spectrum::{SpectrumFigure, SpectrumLane};
 use crate::plot::{
     alpha_color, class_color, decimate, decimate_path, lin_range, Geom, Look, Series, PALETTE,
 };
-use crate::protocol::{
-    FamilyHeader, FrameHeader, HeatGrid, LaneFrame, RunData, RunInfo, SamplePoint, TrailPoints,
-};
-use crate::session::Status;
+use crate::run::session::Status;
 use plotters::coord::Shift;
 use plotters::prelude::{DrawingArea, DrawingBackend, RGBColor};
 use serde::{Deserialize, Serialize};
@@ -132,7 +132,7 @@ struct LaneHistory {
     outputs: Vec<f64>,
     samples: Vec<SamplePoint>,
     trail: Vec<(f64, Vec<f64>)>,
-    events: Vec<crate::scenario::Event>,
+    events: Vec<crate::run::scenario::Event>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -613,7 +613,7 @@ impl Board {
         let Some(info) = &self.info else { return fig };
         let classes = info.classes.min(MAX_COLLAPSE_CLASSES);
         for (i, lane) in self.lanes.iter().enumerate() {
-            let adapted = info.lanes[i].choice == crate::lanes::FlowChoice::Adapted;
+            let adapted = info.lanes[i].choice == crate::run::lanes::FlowChoice::Adapted;
             let full = lane.samples.iter().all(|p| p.rank == info.qn);
             let mut panel = CollapsePanel {
                 title: match (adapted, full) {
@@ -1512,7 +1512,7 @@ impl Board {
                 fmt_s(worst),
                 worst,
             ));
-            if info.lanes[i].choice == crate::lanes::FlowChoice::Adapted {
+            if info.lanes[i].choice == crate::run::lanes::FlowChoice::Adapted {
                 let full = lane.samples.iter().all(|p| p.rank == info.qn);
                 adapted = Some((worst, full));
             }

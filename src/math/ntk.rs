@@ -15,8 +15,8 @@
 //! Indices are sample-major as everywhere: row `j·Q + q` of `D` is output `q` of sample `j`.
 //! Every buffer lives in [`Derivs`] and is reused across calls of the same shape.
 
-use crate::kernels::{self, MatRef};
-use crate::net::{Activation, Forward, Mlp};
+use crate::linalg::kernels::{self, MatRef};
+use crate::math::net::{Activation, Forward, Mlp};
 
 /// Reusable buffers for the derivatives at one evaluation point.
 #[derive(Debug, Clone, Default)]

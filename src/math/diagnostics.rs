@@ -2,8 +2,9 @@
 //! gradient, neural-collapse statistics, and the a-priori stopping time (2.41).
 
 use crate::error::Result;
-use crate::flow::{Model, Workspace};
 use crate::linalg::{self};
+use crate::math::flow::Workspace;
+use crate::math::model::Model;
 use serde::{Deserialize, Serialize};
 
 /// Everything recorded about the state at one `s`.
@@ -77,7 +78,7 @@ pub fn sample(
     let (class_spread, class_mean_distance) = neural_collapse(model, ws.outputs());
     let outputs = keep.outputs.then(|| ws.outputs().to_vec());
     let cost = ws.cost();
-    let svd = linalg::OutputSpectrum::new(ws.dt(), rank_rtol)?;
+    let svd = linalg::svd::OutputSpectrum::new(ws.dt(), rank_rtol)?;
     let proj = svd.project_output(&grad_x);
     let perp: Vec<f64> = grad_x.iter().zip(&proj).map(|(g, p)| g - p).collect();
     let n = model.n() as f64;

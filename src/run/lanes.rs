@@ -7,11 +7,11 @@
 //! integrator step of each other on the shared axis.
 
 use crate::error::{Error, Result};
-use crate::flow::FlowSpec;
-use crate::integrate::IntegratorSpec;
+use crate::math::flow::FlowSpec;
+use crate::math::integrate::IntegratorSpec;
 use crate::plot::PALETTE;
-use crate::scenario::Scenario;
-use crate::session::Session;
+use crate::run::scenario::Scenario;
+use crate::run::session::Session;
 use serde::{Deserialize, Serialize};
 
 /// Which flows a comparison may hold (at most one lane of each kind).
@@ -339,7 +339,7 @@ crate::tagged::kind_tagged!(FlowChoice);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::presets;
+    use crate::run::presets;
 
     fn over() -> Scenario {
         presets::find("over-smooth").unwrap().scenario

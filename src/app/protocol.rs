@@ -11,14 +11,14 @@
 //! The [`Host`] owns the [`Comparison`] and every session. It never looks at a clock of its own
 //! (wasm32 has none): the caller passes `now` and a clock closure in milliseconds.
 
-use crate::critical::RankCheck;
-use crate::diagnostics::Sample;
+use crate::app::inspect::{self, ConstructionReport, CriticalReport};
 use crate::error::{Error, Result};
-use crate::flow::Regime;
-use crate::inspect::{self, ConstructionReport, CriticalReport};
-use crate::lanes::{Comparison, FlowChoice, Lane};
-use crate::scenario::{Event, Scenario};
-use crate::session::Status;
+use crate::math::critical::RankCheck;
+use crate::math::diagnostics::Sample;
+use crate::math::model::Regime;
+use crate::run::lanes::{Comparison, FlowChoice, Lane};
+use crate::run::scenario::{Event, Scenario};
+use crate::run::session::Status;
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -798,7 +798,7 @@ pub fn plane_bounds(inputs: &[Vec<f64>]) -> Option<[f64; 4]> {
 /// The network of `theta` on a `size × size` grid of cell centres over `bounds`, row by row from
 /// the bottom; `Q` outputs per point.
 pub fn heat_values(
-    model: &crate::flow::Model,
+    model: &crate::math::model::Model,
     theta: &[f64],
     bounds: [f64; 4],
     size: usize,

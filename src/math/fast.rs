@@ -2,7 +2,7 @@
 //!
 //! - **Overparametrized / borderline** (`K ≥ QN`): `∂ₛθ = −Dᵀ(DDᵀ)⁻¹∇ₓC` by conjugate gradients
 //!   on the exact operator `DDᵀ` (a backprop and a forward-mode pass per step), preconditioned with
-//!   the Cholesky factor of the structured NTK ([`crate::ntk`]). Cholesky on `DDᵀ` squares the
+//!   the Cholesky factor of the structured NTK ([`crate::math::ntk`]). Cholesky on `DDᵀ` squares the
 //!   condition number and the NTK as formed carries rounding of relative size `ε·κ(DDᵀ)`, so it
 //!   serves only as the preconditioner; the iterate is kept in parameter space (see
 //!   [`FastSolver::solve_over`]), which reaches the SVD's own floor `ε·κ(D)`. The solve is accepted
@@ -16,7 +16,7 @@
 //!   benchmark's M and L, `κ(DDᵀ) ≈ 1e10`–`1e13`, are not) and makes no rank decision.
 //!
 //! **Rank decisions.** A fast solve is used only while the orbit's rank lock is off (see
-//! [`crate::flow::RankLock`]) and when a condition estimate shows `D` to have full rank `QN` (or
+//! [`crate::math::flow::RankLock`]) and when a condition estimate shows `D` to have full rank `QN` (or
 //! `K`) with a margin: `κ̂ = λ̂_max·‖(DDᵀ)⁻¹‖̂ ≤ min(`[`KAPPA_FAST`]`, 1/(`[`RANK_MARGIN`]`·rank_rtol²))`,
 //! where `λ̂_max = min(trace, ‖·‖_∞)` bounds `λ_max` from above and `‖(DDᵀ)⁻¹‖̂` comes from two
 //! steps of inverse iteration with the Cholesky factor (a lower bound, accurate to a small factor).
@@ -26,10 +26,10 @@
 //! bring down, an engaged lock) falls back to the rank-revealing SVD of [`crate::linalg`], and
 //! [`SolveInfo`] says which path ran and why.
 
-use crate::kernels::{self, MatRef};
 use crate::linalg;
-use crate::net::{Forward, Mlp};
-use crate::ntk::{Derivs, NtkInfo};
+use crate::linalg::kernels::{self, MatRef};
+use crate::math::net::{Forward, Mlp};
+use crate::math::ntk::{Derivs, NtkInfo};
 use serde::{Deserialize, Serialize};
 
 /// Largest estimated `κ(DDᵀ) = κ(D)²` at which the Cholesky path certifies full rank: the NTK

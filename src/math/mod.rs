@@ -1,0 +1,15 @@
+//! The mathematics: networks and data, the vector fields of the flows and their fast solves, exact
+//! derivatives, integrators, per-sample diagnostics, rank loss and escape, and the constructive
+//! minimizers. Depends only on the base modules and [`crate::linalg`].
+
+pub mod construct;
+pub mod critical;
+pub mod data;
+pub mod diagnostics;
+pub mod fast;
+pub mod flow;
+pub mod hessian;
+pub mod integrate;
+pub mod model;
+pub mod net;
+pub mod ntk;
