@@ -4,8 +4,9 @@
 
 mod common;
 use plotters::prelude::*;
-use pullback::app::board::{Board, View};
+use pullback::app::board::Board;
 use pullback::app::protocol::{FromWorker, Host, Reply};
+use pullback::app::view::View;
 use pullback::plot::{Look, PALETTE};
 use serde_json::json;
 

@@ -6,8 +6,9 @@
 
 mod common;
 use plotters::prelude::*;
-use pullback::app::board::{Board, View};
+use pullback::app::board::Board;
 use pullback::app::protocol::{FromWorker, Host, Reply};
+use pullback::app::view::View;
 use pullback::math::critical::PointKind;
 use pullback::plot::Look;
 use pullback::run::scenario::Scenario;

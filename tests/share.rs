@@ -2,9 +2,9 @@
 //! appears exactly when they cannot pin the scenario down, and a broken hash names each bad key
 //! while the rest still applies.
 
-use pullback::app::board::View;
 use pullback::app::edit;
 use pullback::app::share::{base64url_decode, Settings};
+use pullback::app::view::View;
 use pullback::run::presets;
 
 fn round_trip(s: &Settings) -> Settings {

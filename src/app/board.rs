@@ -9,6 +9,7 @@ use crate::app::inspect::{check_construction_bulk, ConstructionReport, CriticalR
 use crate::app::protocol::{
     FamilyHeader, FrameHeader, HeatGrid, LaneFrame, RunData, RunInfo, SamplePoint, TrailPoints,
 };
+use crate::app::view::View;
 use crate::error::{Error, Result};
 use crate::math::critical::PointKind;
 use crate::plot::collapse::{ClassCurves, CollapseFigure, CollapsePanel};
@@ -21,7 +22,8 @@ use crate::plot::singular::SingularFigure;
 use crate::plot::slice::SliceFigure;
 use crate::plot::spectrum::{SpectrumFigure, SpectrumLane};
 use crate::plot::{
-    alpha_color, class_color, decimate, decimate_path, lin_range, Geom, Look, Series, PALETTE,
+    alpha_color, class_color, decimate, decimate_path, flow_color, lin_range, Geom, Look, Series,
+    PALETTE,
 };
 use crate::run::session::Status;
 use plotters::coord::Shift;
@@ -44,87 +46,6 @@ type Stage = Vec<(f64, f64)>;
 
 /// Most trail paths per flow drawn against `t` (the deviation uses every recorded sample).
 pub const MAX_REPARAM_PATHS: usize = 16;
-
-/// The figures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum View {
-    /// Cost against `s`, log scale.
-    Cost,
-    /// Output-layer trails.
-    Outputs,
-    /// `rank D`, `λ_min(DDᵀ)`, `ρ` against `s`.
-    Spectrum,
-    /// Decision boundary over the input plane.
-    Boundary,
-    /// Neural collapse against `s`, one panel per flow.
-    Collapse,
-    /// Singular values of `D` against `s` (the focused flow).
-    Singular,
-    /// Outputs against `t = 1 − e^{−s/N}` and their distance from the straight interpolation.
-    Reparam,
-    /// Output trails of a homotopy family `α ∈ [0, 1]`.
-    Homotopy,
-    /// The critical-submanifold panel: the cost slice through a rest point.
-    Critical,
-    /// The constructive-minimizer panel: the data layer by layer.
-    Construct,
-}
-
-impl View {
-    /// Every view, in page order.
-    pub const ALL: [View; 10] = [
-        View::Cost,
-        View::Outputs,
-        View::Spectrum,
-        View::Boundary,
-        View::Collapse,
-        View::Singular,
-        View::Reparam,
-        View::Homotopy,
-        View::Critical,
-        View::Construct,
-    ];
-
-    /// The views shown when the link names none.
-    pub const DEFAULT: [View; 5] = [
-        View::Cost,
-        View::Outputs,
-        View::Spectrum,
-        View::Boundary,
-        View::Collapse,
-    ];
-
-    /// The name used in URLs and element ids.
-    pub fn key(self) -> &'static str {
-        match self {
-            View::Cost => "cost",
-            View::Outputs => "outputs",
-            View::Spectrum => "spectrum",
-            View::Boundary => "boundary",
-            View::Collapse => "collapse",
-            View::Singular => "singular",
-            View::Reparam => "reparam",
-            View::Homotopy => "homotopy",
-            View::Critical => "critical",
-            View::Construct => "construct",
-        }
-    }
-
-    /// The view called `key`, if any.
-    pub fn from_key(key: &str) -> Option<View> {
-        View::ALL.into_iter().find(|v| v.key() == key)
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    /// Whether this view is one of [`View::DEFAULT`].
-    pub fn is_default(self) -> bool {
-        View::DEFAULT.contains(&self)
-    }
-}
 
 #[derive(Debug, Clone, Default)]
 struct LaneHistory {
@@ -419,7 +340,7 @@ impl Board {
 
     fn lane_color(&self, i: usize) -> RGBColor {
         self.info.as_ref().map_or(PALETTE[0], |info| {
-            PALETTE[info.lanes[i].choice.color_index() % PALETTE.len()]
+            flow_color(info.lanes[i].choice.color_index())
         })
     }
 

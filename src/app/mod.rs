@@ -7,3 +7,4 @@ pub mod edit;
 pub mod inspect;
 pub mod protocol;
 pub mod share;
+pub mod view;

@@ -1317,7 +1317,7 @@ impl Host {
                 .map(|l| LaneInfo {
                     choice: l.choice,
                     label: l.choice.label(),
-                    color: l.choice.css_color(),
+                    color: crate::plot::css(crate::plot::flow_color(l.choice.color_index())),
                 })
                 .collect(),
             labels: model.data.labels.clone(),

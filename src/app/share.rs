@@ -6,8 +6,8 @@
 //! The page edits its [`Settings`] through the same keys ([`Settings::set`]), so a form field, a
 //! hash key and an error message all use one name.
 
-use crate::app::board::View;
 use crate::app::edit::{describe, fit_widths};
+use crate::app::view::View;
 use crate::error::{Error, Result};
 use crate::math::data::{DataSpec, MAX_POINTS};
 use crate::math::net::Activation;

@@ -14,7 +14,6 @@ use crate::math::flow::Workspace;
 use crate::math::hessian::SecondOrder;
 use crate::math::model::Model;
 use crate::rng::Rng;
-use crate::run::scenario::Event;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use serde::{Deserialize, Serialize};
 
@@ -703,46 +702,6 @@ pub enum Escape {
     NoEscape(NoEscape),
 }
 
-impl Escape {
-    /// The trace event at flow time `s`: `escape` or `no_escape`.
-    pub fn event(&self, s: f64) -> Event {
-        match self {
-            Escape::Escaped(e) => Event::new(
-                s,
-                "escape",
-                format!(
-                    "escaped along the normal bundle of M_crit (r = {}, dim = {}): C {:.6e} → {:.6e}, \
-                     step {:.3e}, min Rayleigh quotient {:.3e}",
-                    e.rank, e.dimension, e.cost_before, e.cost_after, e.step, e.rayleigh
-                ),
-            )
-            .with("cost_before", e.cost_before)
-            .with("cost_after", e.cost_after)
-            .with("rank", e.rank)
-            .with("alphas", e.alphas.clone())
-            .with("kappa", e.kappa.clone())
-            .with("direction", e.direction.clone())
-            .with("theta_before", e.theta_before.clone())
-            .with("step", e.step)
-            .with("rayleigh", e.rayleigh)
-            .with("predicted_change", e.predicted_change)
-            .with("trials", e.trials)
-            .with("point", e.kind.name())
-            .with("dimension", e.dimension),
-            Escape::NoEscape(n) => {
-                let mut ev = Event::new(s, "no_escape", n.reason.clone())
-                    .with("cost", n.cost)
-                    .with("rank", n.rank)
-                    .with("point", n.kind.name());
-                if let Some(l) = n.rayleigh_min {
-                    ev = ev.with("rayleigh_min", l);
-                }
-                ev
-            }
-        }
-    }
-}
-
 /// Attempts the escape step (4.15)–(4.17) at `θ*`.
 ///
 /// The direction is the unit `v ∈ span{∇_θ g_α}` of least Rayleigh quotient `λ = vᵀHv`: at an
@@ -1020,43 +979,6 @@ pub struct TrapInterval {
     pub rank_min: usize,
     /// Whether the orbit left `U` (false: still inside when the run ended).
     pub left: bool,
-}
-
-impl TrapInterval {
-    /// The trace event `trapped`, at the exit time.
-    pub fn event(&self, qn: usize) -> Event {
-        let case = if self.rank_min >= qn {
-            "full rank: a trapping region (Prop 3.1), not an equilibrium"
-        } else {
-            "rank loss inside: see Lemma 3.2 / Thm 4.2"
-        };
-        Event::new(
-            self.s_exit,
-            "trapped",
-            format!(
-                "ρ < {:.1e} for s ∈ [{:.4}, {:.4}]: measured {:.4} ≥ Prop 3.1 bound {:.4} \
-                 ({:.4} with ε = max ρ = {:.2e}); {case}",
-                self.rho_below,
-                self.s_enter,
-                self.s_exit,
-                self.measured,
-                self.bound,
-                self.bound_rho_max,
-                self.rho_max
-            ),
-        )
-        .with("s_enter", self.s_enter)
-        .with("s_exit", self.s_exit)
-        .with("measured", self.measured)
-        .with("bound", self.bound)
-        .with("bound_rho_max", self.bound_rho_max)
-        .with("arc_length", self.arc_length)
-        .with("entry_distance", self.entry_distance)
-        .with("rho_below", self.rho_below)
-        .with("rho_max", self.rho_max)
-        .with("rank", self.rank_min)
-        .with("left", self.left)
-    }
 }
 
 /// Follows the recorded samples of a standard-flow run and closes a [`TrapInterval`] whenever the

@@ -36,6 +36,16 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 0, 0),       // black
 ];
 
+/// The colour of a flow: its palette index (`FlowChoice::color_index`) wraps around [`PALETTE`].
+pub fn flow_color(index: usize) -> RGBColor {
+    PALETTE[index % PALETTE.len()]
+}
+
+/// A colour as CSS `#rrggbb`.
+pub fn css(c: RGBColor) -> String {
+    format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
+}
+
 /// A named polyline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {

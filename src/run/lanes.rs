@@ -9,7 +9,6 @@
 use crate::error::{Error, Result};
 use crate::math::flow::FlowSpec;
 use crate::math::integrate::IntegratorSpec;
-use crate::plot::PALETTE;
 use crate::run::scenario::Scenario;
 use crate::run::session::Session;
 use serde::{Deserialize, Serialize};
@@ -60,7 +59,8 @@ impl FlowChoice {
         }
     }
 
-    /// Index into [`PALETTE`]: the colour of a flow is fixed by its kind on every figure.
+    /// Index of the flow's colour in the page's palette: the colour of a flow is fixed by its kind
+    /// on every figure (the colours themselves are the plots' business).
     pub fn color_index(&self) -> usize {
         match self {
             FlowChoice::Adapted => 0,
@@ -68,12 +68,6 @@ impl FlowChoice {
             FlowChoice::Gd { .. } => 2,
             FlowChoice::Homotopy { .. } => 3,
         }
-    }
-
-    /// The colour as CSS `#rrggbb`.
-    pub fn css_color(&self) -> String {
-        let c = PALETTE[self.color_index()];
-        format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
     }
 
     /// Checks `h > 0` and `α ∈ [0, 1]`, naming the field (`h`, `alpha`).

@@ -354,7 +354,7 @@ impl Session {
     fn finish(&mut self, status: Status, event: Event) {
         self.status = status;
         if let Some(iv) = self.trap.as_mut().and_then(TrapTracker::close) {
-            self.events.push(iv.event(self.field.model.qn()));
+            self.events.push(Event::trapped(&iv, self.field.model.qn()));
         }
         self.events.push(event);
     }
@@ -377,7 +377,7 @@ impl Session {
         )?;
         if !self.finished() {
             if let Some(iv) = self.trap.as_mut().and_then(|t| t.feed(&smp)) {
-                self.events.push(iv.event(self.field.model.qn()));
+                self.events.push(Event::trapped(&iv, self.field.model.qn()));
             }
         }
         self.samples.push(smp);
@@ -606,11 +606,11 @@ impl Session {
             self.scenario.rank_rtol,
             &self.scenario.escape,
         )?;
-        let event = outcome.event(s);
+        let event = Event::of_escape(s, &outcome);
         match &outcome {
             Escape::Escaped(step) => {
                 if let Some(iv) = self.trap.as_mut().and_then(TrapTracker::close) {
-                    self.events.push(iv.event(self.field.model.qn()));
+                    self.events.push(Event::trapped(&iv, self.field.model.qn()));
                 }
                 self.jump(&step.theta_after, event)?;
                 self.trap = self.new_trap_tracker();

@@ -12,11 +12,12 @@
 
 pub mod bench;
 
-use crate::app::board::{Board, View};
+use crate::app::board::Board;
 use crate::app::edit;
 use crate::app::inspect::{ConstructionReport, CriticalReport};
 use crate::app::protocol::{FamilyHeader, FrameHeader, Host, Reply, RunInfo};
 use crate::app::share::Settings;
+use crate::app::view::View;
 use crate::plot::Look;
 use js_sys::{Array, Float64Array, Object, Reflect};
 use plotters::prelude::IntoDrawingArea;
