@@ -16,6 +16,7 @@ use pullback::math::hessian::SecondOrder;
 use pullback::math::model::Model;
 use pullback::math::net::{Activation, Mlp};
 use pullback::rng::Rng;
+use pullback::run::event::EventKind;
 use pullback::run::scenario::{InitSpec, Scenario, Trace};
 use pullback::run::session::{Session, Status};
 
@@ -235,7 +236,7 @@ fn escape_direction_has_the_predicted_second_order_decrease() {
     // θ₀' − θ* = Σ κ_α ∇_θ g_α (4.16): the κ reproduce the step through the normal vectors.
     let combo = &cm.normals * nalgebra::DVector::from_column_slice(&step.kappa);
     let delta: Vec<f64> = step
-        .theta_after
+        .theta_after()
         .iter()
         .zip(&step.theta_before)
         .map(|(a, b)| a - b)
@@ -263,15 +264,17 @@ fn trapped_preset_stalls_without_escape_and_falls_with_it() {
     let mut free = Session::new(&common::preset("softplus-trapped")).unwrap();
     free.run();
     let tf = free.trace();
-    let escapes: Vec<_> = tf.events.iter().filter(|e| e.kind == "escape").collect();
+    let escapes: Vec<_> = tf.events.iter().filter(|e| e.escape().is_some()).collect();
     assert!(!escapes.is_empty(), "events: {:?}", tf.events);
     for e in &escapes {
-        let f = |k: &str| e.data[k].as_f64().unwrap();
+        // The trace's event object (a public format) carries the step's values by name.
+        let json = serde_json::to_value(e).unwrap();
+        let f = |k: &str| json[k].as_f64().unwrap();
         assert!(f("cost_after") < f("cost_before"), "{e:?}");
         for key in ["rank", "alphas", "kappa", "direction", "theta_before"] {
-            assert!(e.data.contains_key(key), "escape event lacks {key}");
+            assert!(json.get(key).is_some(), "escape event lacks {key}");
         }
-        assert_eq!(e.data["theta_before"].as_array().unwrap().len(), tf.k);
+        assert_eq!(json["theta_before"].as_array().unwrap().len(), tf.k);
     }
     let c_end = tf.final_state.cost;
     assert!(
@@ -299,7 +302,7 @@ fn manual_escape_resumes_the_run() {
     assert!(matches!(out, Escape::Escaped(_)), "{out:?}");
     assert_eq!(s.status(), Status::Running);
     assert!(s.cost() < before);
-    assert_eq!(s.events().last().unwrap().kind, "escape");
+    assert_eq!(s.events().last().unwrap().name(), "escape");
     s.run();
     assert!(
         s.cost() < 1e-3 * before,
@@ -320,13 +323,16 @@ fn transversally_minimal_submanifold_gives_no_escape() {
         "C = {}",
         t.final_state.cost
     );
-    assert!(t.events.iter().all(|e| e.kind != "escape"));
+    assert!(t.events.iter().all(|e| e.escape().is_none()));
     let ne = t
         .events
         .iter()
-        .find(|e| e.kind == "no_escape")
-        .expect("a no_escape event");
-    let lam = ne.data["rayleigh_min"].as_f64().unwrap();
+        .find_map(|e| match &e.kind {
+            EventKind::NoEscape { at } => at.as_ref(),
+            _ => None,
+        })
+        .expect("a no_escape event with its measurements");
+    let lam = ne.rayleigh_min.unwrap();
     assert!(lam >= 0.0, "min Rayleigh quotient {lam}");
     // Inside a ReLU activation region rank D is locally constant: Thm 4.2's hypothesis holds.
     let cm = s.critical_submanifold().unwrap();
@@ -339,7 +345,7 @@ fn transversally_minimal_submanifold_gives_no_escape() {
     // A manual attempt says the same and changes nothing.
     let theta = s.theta().to_vec();
     let out = s.escape().unwrap();
-    let Escape::NoEscape(n) = out else {
+    let Escape::NoEscape { at: n, .. } = out else {
         panic!("escaped from a transversally minimal point")
     };
     assert_eq!(n.rayleigh_min, Some(lam));
@@ -357,10 +363,20 @@ fn trapping_region_outlasts_the_prop_3_1_bound_at_full_rank() {
         t.samples.iter().all(|x| x.rank == qn),
         "rank loss on the way"
     );
-    let trapped: Vec<_> = t.events.iter().filter(|e| e.kind == "trapped").collect();
+    let trapped: Vec<_> = t
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Trapped(iv) => Some(iv),
+            _ => None,
+        })
+        .collect();
     assert_eq!(trapped.len(), 1, "{:?}", t.events);
-    let f = |k: &str| trapped[0].data[k].as_f64().unwrap();
-    let (measured, bound, sharp) = (f("measured"), f("bound"), f("bound_rho_max"));
+    let (measured, bound, sharp) = (
+        trapped[0].measured,
+        trapped[0].bound,
+        trapped[0].bound_rho_max,
+    );
     assert!(bound > 0.0 && measured >= bound, "{measured} vs {bound}");
     assert!(
         measured >= sharp && sharp >= bound,
@@ -406,7 +422,10 @@ fn trapping_region_outlasts_the_prop_3_1_bound_at_full_rank() {
         (m - pred).abs() <= 1e-4 * pred,
         "adapted: {m} vs s_ε {pred}"
     );
-    assert!(ta.events.iter().all(|e| e.kind != "trapped"));
+    assert!(!ta
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Trapped(_))));
 }
 
 #[test]
@@ -603,7 +622,7 @@ fn cost_slice_through_the_equilibrium_shows_the_escape() {
     // The centre of the grid is θ*.
     assert!((sl.cost[15 * 31 + 15] - sl.center_cost).abs() < 1e-15);
     // The escape step lies on the normal axis at distance `step`.
-    let (a, b) = sl.coords(&step.theta_after);
+    let (a, b) = sl.coords(&step.theta_after());
     assert!(
         (a - step.step).abs() < 1e-12 && b.abs() < 1e-12,
         "({a}, {b})"

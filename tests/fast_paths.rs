@@ -276,7 +276,7 @@ fn sessions_under_both_solvers_tell_the_same_story() {
         let (a, b) = (fast.trace(), slow.trace());
         assert_eq!(a.final_state.reason, b.final_state.reason, "{name}");
         let kinds = |t: &pullback::run::scenario::Trace| {
-            t.events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>()
+            t.events.iter().map(|e| e.name()).collect::<Vec<_>>()
         };
         assert_eq!(kinds(&a), kinds(&b), "{name}: events");
         // A `stationary` stop is where μ, decaying slowly to rounding level, crosses 1e-9: its

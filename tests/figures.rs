@@ -290,14 +290,14 @@ fn escapes_are_marked_on_the_cost_figure() {
         .session
         .events()
         .to_vec();
-    let escape = events
+    let (s, escape) = events
         .iter()
-        .find(|e| e.kind == "escape")
+        .find_map(|e| e.escape().map(|step| (e.s, step)))
         .expect("the preset escapes");
     let fig = board.cost_figure();
     assert_eq!(fig.markers.len(), 1, "{:?}", fig.markers);
-    assert_eq!(fig.markers[0].0, escape.s);
-    assert_eq!(Some(fig.markers[0].1), escape.data["cost_after"].as_f64());
+    assert_eq!(fig.markers[0].0, s);
+    assert_eq!(fig.markers[0].1, escape.cost_after);
     assert!(
         svg(&mut board, View::Cost).contains("<polygon"),
         "no escape marker drawn"

@@ -165,7 +165,7 @@ fn the_critical_panel_at_the_trapped_rest_point_and_the_escape_button() {
         "escape lowers C from 0.5 to 0.4861: {after}"
     );
     assert_eq!(frame.lanes[0].status, Status::Running);
-    assert!(frame.lanes[0].events.iter().any(|e| e.kind == "escape"));
+    assert!(frame.lanes[0].events.iter().any(|e| e.escape().is_some()));
     let seen = feed(&mut board, seen);
     let FromWorker::Critical { report, .. } = &seen[0] else {
         panic!()

@@ -191,3 +191,125 @@ fn every_preset_materializes_and_takes_a_step() {
         assert!(s.s() > 0.0, "{} did not advance", p.name);
     }
 }
+
+/// A trace as the untyped events wrote it (`{"s", "kind", "message", …}` with the kind-specific
+/// keys in insertion order), one event of every kind, numbers with 17 significant digits.
+const OLD_TRACE: &str = r#"{"format":"pullback-trace","version":1,
+"scenario":{"name":"softplus-trapped","seed":1,"data":{"kind":"custom","inputs":[[1.0,1.0],[-1.0,-1.0],[1.0,-1.0],[-1.0,1.0]],"labels":[0,0,1,1],"targets":[[1.0],[-1.0]]},"net":{"widths":[2,2,1],"activation":"softplus"},"init":{"kind":"explicit","theta":[0.0,0.0,0.0,0.0,0.0,0.2,0.1,0.1,0.5]},"flow":{"kind":"standard"},"integrator":{"kind":"rk45","rtol":1e-8,"atol":1e-10},"stop":{"s_max":400.0,"cost_below":1e-8},"rank_rtol":1e-10,"record":{"every_s":2.0,"theta":false,"outputs":false,"singular_values":false},"escape":{"auto":true,"max":3,"step":1.0,"shrink":0.5,"min_step":1e-8,"sufficient":0.1,"equilibrium_rtol":1e-6}},
+"K":9,"Q":1,"N":4,"regime":"over","flow":"standard","rank_rtol":1e-10,"initial_cost":0.7106839729108279,
+"samples":[{"s":0.0,"cost":0.7106839729108279,"rank":3,"sigma_max":2.9141049006389133,"sigma_min":0.0,"lambda_min":0.0,"rho":1.5866556047378182,"grad_x_norm":0.596105683965028,"proj_grad_norm":0.3245643024970768,"perp_cost":0.5,"class_spread":[0.0,0.0],"class_mean_distance":[0.3508713950058463,1.6491286049941536]}],
+"events":[
+{"s":0.0,"kind":"cost_below","message":"C(0) = 1.000e-9 is already ≤ ε = 1.000e-8","cost":1e-9},
+{"s":1.5,"kind":"rank_change","message":"rank D changed from 3 to 4","rank":4,"previous_rank":3,"dae":false},
+{"s":11.263823027357086,"kind":"stationary","message":"the flow is at rest: μ = 9.44e-10 ≤ 1e-9, C = 5.000000e-1","stationarity":9.441374088604349e-10,"cost":0.5},
+{"s":11.263823027357086,"kind":"escape","message":"escaped along the normal bundle of M_crit (r = 3, dim = 6)","cost_before":0.5,"cost_after":0.4861176506436912,"rank":3,"alphas":[0,5,8],"kappa":[0.1,-0.2,0.30000000000000004],"direction":[0.0,0.0,0.0,0.0,0.0,0.6,0.0,0.0,-0.8],"theta_before":[0.0,0.0,0.0,0.0,0.0,0.2,0.1,0.1,0.5],"step":1.0,"rayleigh":-0.030633939582533735,"predicted_change":-0.015316969791266868,"trials":1,"point":"rank_loss_equilibrium","dimension":6},
+{"s":70.33930390137111,"kind":"no_escape","message":"no normal perturbation lowers the cost","cost":0.1250000000000001,"rank":6,"point":"rank_loss_equilibrium","rayleigh_min":0.26034202742912815},
+{"s":70.5,"kind":"no_escape","message":"D = 0 (rank 0): there are no columns V_α and no normal bundle","cost":0.5,"rank":0,"point":"rank_loss"},
+{"s":71.0,"kind":"no_escape","message":"the escape attempt failed: a non-finite value"},
+{"s":149.20000000000002,"kind":"trapped","message":"ρ < 1.0e-2 for s ∈ [2.5000, 149.2000]","s_enter":2.5,"s_exit":149.20000000000002,"measured":146.70000000000002,"bound":28.881618987491976,"bound_rho_max":28.92847053604931,"arc_length":0.14440883693813591,"entry_distance":2.0000102764415852,"rho_below":0.01,"rho_max":0.009983804346483181,"rank":4,"left":true},
+{"s":237.9778501452595,"kind":"cost_below","message":"C = 1.000e-8 ≤ ε = 1.000e-8 at s = 237.977850","cost":9.999999999988671e-9,"epsilon":1e-8},
+{"s":400.0,"kind":"s_max","message":"reached s_max = 400"},
+{"s":400.0,"kind":"max_steps","message":"stopped after 200000 steps"},
+{"s":400.0,"kind":"non_finite","message":"stopped at s = 400: a non-finite value"},
+{"s":400.0,"kind":"step_size","message":"stopped at s = 400: the step size fell below its floor"}],
+"final":{"s":237.9778501452595,"cost":9.999999999988671e-9,"theta":[1.4665620500900303,-1.4665620500900303,-1.7739292047455257,1.7739292047455257,-0.3405919309352464,-0.607535556677137,-1.1379719513292732,-1.0046399543222224,2.04807262215153],"reason":"cost_below"},
+"predicted_stopping_time":36.15830662683455,"measured_stopping_time":67.72084703343285,
+"stats":{"steps":285,"rejected":0,"evals":1719}}"#;
+
+#[test]
+fn a_trace_written_with_untyped_events_reads_into_the_typed_ones_and_back() {
+    use pullback::math::critical::PointKind;
+    use pullback::run::event::EventKind;
+    let t = Trace::from_json(OLD_TRACE).unwrap();
+    let names: Vec<&str> = t.events.iter().map(|e| e.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "cost_below",
+            "rank_change",
+            "stationary",
+            "escape",
+            "no_escape",
+            "no_escape",
+            "no_escape",
+            "trapped",
+            "cost_below",
+            "s_max",
+            "max_steps",
+            "non_finite",
+            "step_size"
+        ]
+    );
+    let k = |i: usize| &t.events[i].kind;
+    assert_eq!(
+        *k(0),
+        EventKind::CostBelow {
+            cost: 1e-9,
+            epsilon: None
+        }
+    );
+    assert_eq!(
+        *k(1),
+        EventKind::RankChange {
+            rank: 4,
+            previous_rank: 3,
+            dae: false
+        }
+    );
+    let EventKind::Escape(e) = k(3) else {
+        panic!("{:?}", k(3))
+    };
+    assert_eq!((e.cost_after, e.rank, e.trials), (0.4861176506436912, 3, 1));
+    assert_eq!((e.point, e.dimension), (PointKind::RankLossEquilibrium, 6));
+    assert_eq!(e.alphas, [0, 5, 8]);
+    assert_eq!(e.kappa[2], 0.30000000000000004);
+    // θ₀' = θ* + step·direction.
+    assert_eq!(e.theta_after()[5], 0.2 + 0.6);
+    let EventKind::NoEscape { at: Some(n) } = k(4) else {
+        panic!("{:?}", k(4))
+    };
+    assert_eq!(
+        (n.cost, n.rank, n.point),
+        (0.1250000000000001, 6, PointKind::RankLossEquilibrium)
+    );
+    assert_eq!(n.rayleigh_min, Some(0.26034202742912815));
+    let EventKind::NoEscape { at: Some(n) } = k(5) else {
+        panic!("{:?}", k(5))
+    };
+    assert_eq!((n.rank, n.rayleigh_min), (0, None));
+    assert_eq!(*k(6), EventKind::NoEscape { at: None });
+    let EventKind::Trapped(iv) = k(7) else {
+        panic!("{:?}", k(7))
+    };
+    assert_eq!(
+        (iv.rank_min, iv.left, iv.bound),
+        (4, true, 28.881618987491976)
+    );
+    assert_eq!(
+        *k(8),
+        EventKind::CostBelow {
+            cost: 9.999999999988671e-9,
+            epsilon: Some(1e-8)
+        }
+    );
+    assert_eq!(*k(12), EventKind::StepSize);
+    assert_eq!(
+        t.events[12].message,
+        "stopped at s = 400: the step size fell below its floor"
+    );
+
+    // Written back: the same keys and values (bit for bit), …
+    let old: serde_json::Value = serde_json::from_str(OLD_TRACE).unwrap();
+    let new: serde_json::Value = serde_json::from_str(&t.to_json()).unwrap();
+    assert_eq!(new, old);
+    assert_eq!(Trace::from_json(&t.to_json()).unwrap(), t);
+    // … in the same order: the same bytes.
+    assert_eq!(t.to_json(), OLD_TRACE.replace('\n', ""));
+}
+
+#[test]
+fn an_unknown_event_kind_is_an_error_naming_the_event() {
+    let text = OLD_TRACE.replace(r#""kind":"s_max""#, r#""kind":"s_maximum""#);
+    let e = Trace::from_json(&text).unwrap_err().to_string();
+    assert!(e.contains("events[9]") && e.contains("s_maximum"), "{e}");
+}

@@ -7,6 +7,7 @@ use pullback::linalg::norm;
 use pullback::math::flow::{eval_field, FlowSpec, Workspace};
 use pullback::math::integrate::IntegratorSpec;
 use pullback::math::model::Model;
+use pullback::run::event::EventKind;
 use pullback::run::scenario::InitSpec;
 use pullback::run::session::Session;
 
@@ -23,7 +24,9 @@ fn underparametrized_random_starts_rest_at_positive_perpendicular_cost() {
         let t = s.trace();
         assert_eq!(t.final_state.reason, "stationary", "seed {seed}");
         assert!(
-            t.events.iter().all(|e| e.kind != "rank_change"),
+            !t.events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::RankChange { .. })),
             "seed {seed}: the orbit lost rank"
         );
         let last = t.samples.last().unwrap();

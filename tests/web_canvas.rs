@@ -435,8 +435,12 @@ fn the_slice_heatmap_shows_the_rest_point_and_the_escape_step() {
     fig.draw("critical", c.clone(), 1.0).unwrap();
     let px = Pixels::of(&c);
     let t = trace(&mut host, 0);
-    let e = t.events.iter().find(|e| e.kind == "escape").unwrap();
-    let step = e.data["step"].as_f64().unwrap();
+    let (s, e) = t
+        .events
+        .iter()
+        .find_map(|e| e.escape().map(|step| (e.s, step)))
+        .unwrap();
+    let step = e.step;
     let end = fig.pixel_of("critical", step, 0.0).unwrap();
     assert!(
         dark_near(&px, end[0], end[1], 2),
@@ -449,8 +453,8 @@ fn the_slice_heatmap_shows_the_rest_point_and_the_escape_step() {
     let c = canvas(560, 360);
     fig.draw("cost", c.clone(), 1.0).unwrap();
     let px = Pixels::of(&c);
-    let after = e.data["cost_after"].as_f64().unwrap();
-    let at = fig.pixel_of("cost", e.s, after).unwrap();
+    let after = e.cost_after;
+    let at = fig.pixel_of("cost", s, after).unwrap();
     assert!(
         dark_near(&px, at[0], at[1], 3),
         "no escape marker at {at:?}"
@@ -463,7 +467,7 @@ fn the_slice_heatmap_shows_the_rest_point_and_the_escape_step() {
     assert!(px.count(PALETTE[1], 10) > 150, "σ curves missing");
     // The dashed grey threshold at 1e-10: grey pixels along its row (antialiasing lightens a
     // 1-px line, so any clearly grey pixel counts).
-    let thr = fig.pixel_of("singular", 0.5 * e.s, 1e-10).unwrap();
+    let thr = fig.pixel_of("singular", 0.5 * s, 1e-10).unwrap();
     let grey = (thr[0] as usize - 40..thr[0] as usize + 40)
         .flat_map(|x| (thr[1] as usize - 1..=thr[1] as usize + 1).map(move |y| (x, y)))
         .filter(|&(x, y)| {

@@ -25,6 +25,7 @@ use crate::plot::{
     alpha_color, class_color, decimate, decimate_path, flow_color, lin_range, Geom, Look, Series,
     PALETTE,
 };
+use crate::run::event::{Event, EventKind};
 use crate::run::session::Status;
 use plotters::coord::Shift;
 use plotters::prelude::{DrawingArea, DrawingBackend, RGBColor};
@@ -53,7 +54,7 @@ struct LaneHistory {
     outputs: Vec<f64>,
     samples: Vec<SamplePoint>,
     trail: Vec<(f64, Vec<f64>)>,
-    events: Vec<crate::run::scenario::Event>,
+    events: Vec<Event>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -397,13 +398,11 @@ impl Board {
                 }
             }
             // Escapes from a critical submanifold (Thm 4.2) are jumps in θ: mark them.
-            for e in lane.events.iter().filter(|e| e.kind == "escape") {
-                let c = e.data.get("cost_after").and_then(|v| v.as_f64());
-                let b = e.data.get("cost_before").and_then(|v| v.as_f64());
-                fig.markers
-                    .push((e.s, c.unwrap_or(f64::NAN), "escape".into()));
-                fig.jumps
-                    .push((e.s, b.unwrap_or(f64::NAN), c.unwrap_or(f64::NAN)));
+            for e in &lane.events {
+                if let EventKind::Escape(step) = &e.kind {
+                    fig.markers.push((e.s, step.cost_after, "escape".into()));
+                    fig.jumps.push((e.s, step.cost_before, step.cost_after));
+                }
             }
             fig.curves.push(Series {
                 label: self.lane_label(i),
@@ -623,7 +622,7 @@ impl Board {
         fig.escapes = lane
             .events
             .iter()
-            .filter(|e| e.kind == "escape")
+            .filter(|e| matches!(e.kind, EventKind::Escape(_)))
             .map(|e| e.s)
             .collect();
         fig

@@ -19,7 +19,7 @@ use crate::math::critical::{self, CriticalSubmanifold, PointKind};
 use crate::math::flow::{eval_field, FlowSpec, Workspace};
 use crate::math::model::Model;
 use crate::math::net::{Activation, Mlp};
-use crate::run::scenario::Event;
+use crate::run::event::EventKind;
 use crate::run::session::{Session, Status};
 use serde::{Deserialize, Serialize};
 
@@ -131,21 +131,6 @@ pub struct CriticalReport {
     pub slice: SliceHeader,
 }
 
-fn f64_of(e: &Event, key: &str) -> Result<f64> {
-    e.data
-        .get(key)
-        .and_then(|v| v.as_f64())
-        .ok_or_else(|| Error::State(format!("the escape event has no number `{key}`")))
-}
-
-fn vec_of(e: &Event, key: &str) -> Result<Vec<f64>> {
-    e.data
-        .get(key)
-        .and_then(|v| v.as_array())
-        .and_then(|a| a.iter().map(|x| x.as_f64()).collect::<Option<Vec<f64>>>())
-        .ok_or_else(|| Error::State(format!("the escape event has no vector `{key}`")))
-}
-
 /// The critical submanifold of lane `lane`'s session at `θ*`, with the cost slice on a
 /// `size × size` grid (returned as the bulk, see [`SliceHeader`]).
 ///
@@ -182,13 +167,17 @@ pub fn critical_report(
     let sc = ses.scenario();
     let rtol = sc.rank_rtol;
     let at_rest = ses.status() == Status::Stationary;
-    let last_escape = ses.events().iter().rev().find(|e| e.kind == "escape");
+    let last_escape = ses
+        .events()
+        .iter()
+        .rev()
+        .find_map(|e| e.escape().map(|step| (e.s, step)));
     let escape_event = last_escape.filter(|_| !at_rest);
     let (theta_star, s_star, step_dir) = match escape_event {
-        Some(e) => (
-            vec_of(e, "theta_before")?,
-            e.s,
-            Some((vec_of(e, "direction")?, f64_of(e, "step")?)),
+        Some((s, e)) => (
+            e.theta_before.clone(),
+            s,
+            Some((e.direction.clone(), e.step)),
         ),
         None => (ses.theta().to_vec(), ses.s(), None),
     };
@@ -233,16 +222,16 @@ pub fn critical_report(
     let half = SLICE_MARGIN * step_dir.as_ref().map_or(sc.escape.step, |(_, t)| *t);
     let slice = critical::cost_slice(model, &theta_star, &u, &w, half, half, size, size)?;
     let escape = match (escape_event, &step_dir) {
-        (Some(e), Some((d, t))) => {
+        (Some((s, e)), Some((d, t))) => {
             let end: Vec<f64> = theta_star.iter().zip(d).map(|(a, b)| a + t * b).collect();
             let (a, b) = slice.coords(&end);
             Some(EscapeMark {
-                s: e.s,
-                cost_before: f64_of(e, "cost_before")?,
-                cost_after: f64_of(e, "cost_after")?,
+                s,
+                cost_before: e.cost_before,
+                cost_after: e.cost_after,
                 step: *t,
-                rayleigh: f64_of(e, "rayleigh")?,
-                trials: e.data.get("trials").and_then(|v| v.as_u64()).unwrap_or(0),
+                rayleigh: e.rayleigh,
+                trials: e.trials.into(),
                 end: [a, b],
             })
         }
@@ -252,8 +241,8 @@ pub fn critical_report(
         ses.events()
             .iter()
             .rev()
-            .find(|e| e.kind == "escape" || e.kind == "no_escape")
-            .filter(|e| e.kind == "no_escape")
+            .find(|e| matches!(e.kind, EventKind::Escape(_) | EventKind::NoEscape { .. }))
+            .filter(|e| matches!(e.kind, EventKind::NoEscape { .. }))
             .map(|e| e.message.clone())
     } else {
         None

@@ -16,8 +16,9 @@ use crate::error::{Error, Result};
 use crate::math::critical::RankCheck;
 use crate::math::diagnostics::Sample;
 use crate::math::model::Regime;
+use crate::run::event::Event;
 use crate::run::lanes::{Comparison, FlowChoice, Lane};
-use crate::run::scenario::{Event, Scenario};
+use crate::run::scenario::Scenario;
 use crate::run::session::Status;
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
@@ -1489,11 +1490,7 @@ impl Host {
             // the trace, where they cost nothing per frame.
             let events: Vec<Event> = lane.session.events()[self.sent_events[i]..]
                 .iter()
-                .map(|e| {
-                    let mut e = e.clone();
-                    e.data.retain(|_, v| !v.is_array() && !v.is_object());
-                    e
-                })
+                .map(Event::without_vectors)
                 .collect();
             self.sent_events[i] += events.len();
             let (n, ms) = self.busy[i];

@@ -7,6 +7,7 @@ use plotters::prelude::*;
 use pullback::math::fast::Solver;
 use pullback::plot::cost::CostFigure;
 use pullback::run::bench::{self, BenchConfig, Probe};
+use pullback::run::event::EventKind;
 use pullback::run::presets;
 use pullback::run::scenario::Scenario;
 use pullback::run::session::Session;
@@ -324,16 +325,17 @@ fn run(args: &[String]) -> Result<(), Failure> {
             "  {} steps ({} rejected), {} field evaluations, {:.3} s",
             st.steps, st.rejected, st.evals, secs
         );
-        for e in trace.events.iter().filter(|e| e.kind != "rank_change") {
-            eprintln!("  event at s = {:.6}: {} — {}", e.s, e.kind, e.message);
+        for e in &trace.events {
+            if !matches!(e.kind, EventKind::RankChange { .. }) {
+                eprintln!("  event at s = {:.6}: {} — {}", e.s, e.name(), e.message);
+            }
         }
-        let escapes: Vec<_> = trace.events.iter().filter(|e| e.kind == "escape").collect();
+        let escapes: Vec<_> = trace.events.iter().filter_map(|e| e.escape()).collect();
         if !escapes.is_empty() {
-            let ratio = |e: &&pullback::run::scenario::Event| {
-                let f = |k: &str| e.data.get(k).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
-                f("cost_after") / f("cost_before")
-            };
-            let ratios: Vec<String> = escapes.iter().map(|e| format!("{:.4}", ratio(e))).collect();
+            let ratios: Vec<String> = escapes
+                .iter()
+                .map(|e| format!("{:.4}", e.cost_after / e.cost_before))
+                .collect();
             eprintln!(
                 "  {} escape(s); cost ratio after/before each: {}",
                 escapes.len(),

@@ -643,12 +643,12 @@ impl EscapeSpec {
 }
 
 /// A successful escape: `θ₀' = θ* + Σ_α κ_α ∇_θ g_α(θ*)` with `C(θ₀') < C(θ*)` (4.15)–(4.17).
+///
+/// The payload of a trace's `escape` event: its fields are the event's keys. The vectors may be
+/// empty in the events a frame carries to the page (see `Event::without_vectors`), never in a
+/// trace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EscapeStep {
-    /// `θ*`.
-    pub theta_before: Vec<f64>,
-    /// `θ₀'`.
-    pub theta_after: Vec<f64>,
     /// `C(θ*)`.
     pub cost_before: f64,
     /// `C(θ₀')`, always `< cost_before`.
@@ -656,11 +656,17 @@ pub struct EscapeStep {
     /// `r = rank D` at `θ*`.
     pub rank: usize,
     /// The chosen columns `α₁..α_r`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alphas: Vec<usize>,
     /// `κ_α` (4.16): `θ₀' − θ* = Σ_α κ_α ∇_θ g_α(θ*)`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kappa: Vec<f64>,
     /// `(θ₀' − θ*)/|θ₀' − θ*|`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub direction: Vec<f64>,
+    /// `θ*`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub theta_before: Vec<f64>,
     /// `|θ₀' − θ*|`, the accepted backtracking length.
     pub step: f64,
     /// The minimal Rayleigh quotient `vᵀHv/vᵀv` on `span{∇_θ g_α}` (`< 0`).
@@ -670,36 +676,51 @@ pub struct EscapeStep {
     /// Trial lengths tried.
     pub trials: u32,
     /// What the point was.
-    pub kind: PointKind,
+    pub point: PointKind,
     /// `K − r` (normal rank), the dimension of `M_crit`.
     pub dimension: usize,
 }
 
+impl EscapeStep {
+    /// `θ₀' = θ* + step · direction`, where the flow resumes: bit for bit the point whose cost
+    /// was measured (`direction` carries the sign, so the product is the step's own).
+    pub fn theta_after(&self) -> Vec<f64> {
+        self.theta_before
+            .iter()
+            .zip(&self.direction)
+            .map(|(a, d)| a + self.step * d)
+            .collect()
+    }
+}
+
 /// A failed escape attempt: no normal direction lowers the cost.
+///
+/// The payload of a trace's `no_escape` event: its fields are the event's keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NoEscape {
-    /// `θ*`.
-    pub theta: Vec<f64>,
     /// `C(θ*)`.
     pub cost: f64,
     /// `r = rank D` at `θ*`.
     pub rank: usize,
-    /// The minimal Rayleigh quotient on `span{∇_θ g_α}`, if there are normals.
-    pub rayleigh_min: Option<f64>,
     /// What the point was.
-    pub kind: PointKind,
-    /// A plain sentence saying why.
-    pub reason: String,
+    pub point: PointKind,
+    /// The minimal Rayleigh quotient on `span{∇_θ g_α}`, if there are normals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rayleigh_min: Option<f64>,
 }
 
 /// The outcome of an escape attempt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Escape {
-    /// The cost fell: the flow resumes at `theta_after`.
+    /// The cost fell: the flow resumes at [`EscapeStep::theta_after`].
     Escaped(EscapeStep),
     /// Nothing was changed.
-    NoEscape(NoEscape),
+    NoEscape {
+        /// Where the attempt was made.
+        at: NoEscape,
+        /// A plain sentence saying why nothing lowered the cost.
+        reason: String,
+    },
 }
 
 /// Attempts the escape step (4.15)–(4.17) at `θ*`.
@@ -731,15 +752,14 @@ pub fn attempt(
         true,
         spec.equilibrium_rtol,
     );
-    let fail = |reason: String, cm: &CriticalSubmanifold| {
-        Escape::NoEscape(NoEscape {
-            theta: theta.to_vec(),
+    let fail = |reason: String, cm: &CriticalSubmanifold| Escape::NoEscape {
+        at: NoEscape {
             cost: cm.cost,
             rank: cm.rank,
+            point: kind,
             rayleigh_min: cm.min_rayleigh(),
-            kind,
-            reason,
-        })
+        },
+        reason,
     };
     if kind == PointKind::GlobalMinimum {
         let out = fail(
@@ -792,12 +812,10 @@ pub fn attempt(
         if let Some((sign, c)) = best {
             if c < c0 && c <= c0 - spec.sufficient * 0.5 * lam.abs() * t * t {
                 let delta: Vec<f64> = v.iter().map(|vi| sign * t * vi).collect();
-                let theta_after: Vec<f64> = theta.iter().zip(&delta).map(|(a, b)| a + b).collect();
                 let kappa = cm.kappa_of(&delta);
                 let direction: Vec<f64> = v.iter().map(|vi| sign * vi).collect();
                 let step = EscapeStep {
                     theta_before: theta.to_vec(),
-                    theta_after,
                     cost_before: c0,
                     cost_after: c,
                     rank: cm.rank,
@@ -808,7 +826,7 @@ pub fn attempt(
                     rayleigh: lam,
                     predicted_change: 0.5 * lam * t * t + sign * t * slope,
                     trials,
-                    kind,
+                    point: kind,
                     dimension: cm.dimension,
                 };
                 return Ok((cm, Escape::Escaped(step)));
@@ -975,7 +993,8 @@ pub struct TrapInterval {
     pub rho_below: f64,
     /// Largest `ρ` seen inside.
     pub rho_max: f64,
-    /// Smallest `rank D` seen inside (full rank `QN` is the case of Prop 3.1).
+    /// Smallest `rank D` seen inside (full rank `QN` is the case of Prop 3.1); `rank` in JSON.
+    #[serde(rename = "rank")]
     pub rank_min: usize,
     /// Whether the orbit left `U` (false: still inside when the run ended).
     pub left: bool,

@@ -2,6 +2,7 @@
 //! dashed, and markers at the predicted (2.41) and measured stopping times.
 
 use super::{err, log_range, Geom, Look, PlotResult, Series};
+use crate::run::event::EventKind;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -221,15 +222,11 @@ impl CostFigure {
                 fig.epsilon = t.scenario.stop.cost_below;
                 fig.predicted = t.predicted_stopping_time;
             }
-            for e in t.events.iter().filter(|e| e.kind == "escape") {
-                let c = e
-                    .data
-                    .get("cost_after")
-                    .and_then(|v| v.as_f64())
-                    .unwrap_or(f64::NAN);
-                fig.markers.push((e.s, c, "escape".into()));
-                let b = e.data.get("cost_before").and_then(|v| v.as_f64());
-                fig.jumps.push((e.s, b.unwrap_or(f64::NAN), c));
+            for e in &t.events {
+                if let EventKind::Escape(step) = &e.kind {
+                    fig.markers.push((e.s, step.cost_after, "escape".into()));
+                    fig.jumps.push((e.s, step.cost_before, step.cost_after));
+                }
             }
         }
         fig

@@ -3,6 +3,7 @@
 //! presets, several flows in lockstep ([`lanes`]) and the benchmark harness.
 
 pub mod bench;
+pub mod event;
 pub mod lanes;
 pub mod presets;
 pub mod scenario;

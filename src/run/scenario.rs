@@ -6,7 +6,7 @@
 
 use crate::error::{non_negative, positive, Error, Result};
 use crate::linalg::DEFAULT_RANK_RTOL;
-use crate::math::critical::{Escape, EscapeSpec, RankCheck, RankFormula, TrapInterval, TrapSpec};
+use crate::math::critical::{EscapeSpec, RankCheck, RankFormula, TrapSpec};
 use crate::math::data::{DataSpec, Dataset};
 use crate::math::diagnostics::Sample;
 use crate::math::flow::FlowSpec;
@@ -14,6 +14,7 @@ use crate::math::integrate::{IntegratorSpec, Stats};
 use crate::math::model::{Model, Regime};
 use crate::math::net::{Activation, Mlp};
 use crate::rng::Rng;
+use crate::run::event::Event;
 use serde::{Deserialize, Serialize};
 
 /// Largest seed accepted: `2^53`, so that JavaScript numbers hold every seed exactly.
@@ -345,111 +346,6 @@ pub fn gaussian_init(net: &Mlp, scale: f64, seed: u64) -> Vec<f64> {
         }
     }
     theta
-}
-
-/// Something that happened during a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    /// Flow time.
-    pub s: f64,
-    /// `cost_below`, `stationary`, `s_max`, `max_steps`, `non_finite`, `rank_change`, …
-    pub kind: String,
-    /// A sentence for people.
-    pub message: String,
-    /// Kind-specific values (e.g. `cost`, `rank`).
-    #[serde(flatten)]
-    pub data: serde_json::Map<String, serde_json::Value>,
-}
-
-impl Event {
-    /// An event with no extra values.
-    pub fn new(s: f64, kind: &str, message: impl Into<String>) -> Self {
-        Event {
-            s,
-            kind: kind.into(),
-            message: message.into(),
-            data: serde_json::Map::new(),
-        }
-    }
-
-    /// Adds a value under `key`.
-    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
-        self.data.insert(key.into(), value.into());
-        self
-    }
-
-    /// The trace event of an escape attempt at flow time `s`: `escape` or `no_escape`.
-    pub fn of_escape(s: f64, outcome: &Escape) -> Event {
-        match outcome {
-            Escape::Escaped(e) => Event::new(
-                s,
-                "escape",
-                format!(
-                    "escaped along the normal bundle of M_crit (r = {}, dim = {}): C {:.6e} → {:.6e}, \
-                     step {:.3e}, min Rayleigh quotient {:.3e}",
-                    e.rank, e.dimension, e.cost_before, e.cost_after, e.step, e.rayleigh
-                ),
-            )
-            .with("cost_before", e.cost_before)
-            .with("cost_after", e.cost_after)
-            .with("rank", e.rank)
-            .with("alphas", e.alphas.clone())
-            .with("kappa", e.kappa.clone())
-            .with("direction", e.direction.clone())
-            .with("theta_before", e.theta_before.clone())
-            .with("step", e.step)
-            .with("rayleigh", e.rayleigh)
-            .with("predicted_change", e.predicted_change)
-            .with("trials", e.trials)
-            .with("point", e.kind.name())
-            .with("dimension", e.dimension),
-            Escape::NoEscape(n) => {
-                let mut ev = Event::new(s, "no_escape", n.reason.clone())
-                    .with("cost", n.cost)
-                    .with("rank", n.rank)
-                    .with("point", n.kind.name());
-                if let Some(l) = n.rayleigh_min {
-                    ev = ev.with("rayleigh_min", l);
-                }
-                ev
-            }
-        }
-    }
-
-    /// The trace event `trapped` of a stay in a trapping region, at its exit time.
-    pub fn trapped(iv: &TrapInterval, qn: usize) -> Event {
-        let case = if iv.rank_min >= qn {
-            "full rank: a trapping region (Prop 3.1), not an equilibrium"
-        } else {
-            "rank loss inside: see Lemma 3.2 / Thm 4.2"
-        };
-        Event::new(
-            iv.s_exit,
-            "trapped",
-            format!(
-                "ρ < {:.1e} for s ∈ [{:.4}, {:.4}]: measured {:.4} ≥ Prop 3.1 bound {:.4} \
-                 ({:.4} with ε = max ρ = {:.2e}); {case}",
-                iv.rho_below,
-                iv.s_enter,
-                iv.s_exit,
-                iv.measured,
-                iv.bound,
-                iv.bound_rho_max,
-                iv.rho_max
-            ),
-        )
-        .with("s_enter", iv.s_enter)
-        .with("s_exit", iv.s_exit)
-        .with("measured", iv.measured)
-        .with("bound", iv.bound)
-        .with("bound_rho_max", iv.bound_rho_max)
-        .with("arc_length", iv.arc_length)
-        .with("entry_distance", iv.entry_distance)
-        .with("rho_below", iv.rho_below)
-        .with("rho_max", iv.rho_max)
-        .with("rank", iv.rank_min)
-        .with("left", iv.left)
-    }
 }
 
 /// The end state of a run.

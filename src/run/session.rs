@@ -8,8 +8,9 @@ use crate::math::fast::{PathCounts, Solver};
 use crate::math::flow::{eval_field_capped, FieldStats, FlowSpec, RankLock, Workspace};
 use crate::math::integrate::{Stepper, System};
 use crate::math::model::Model;
+use crate::run::event::{Event, EventKind};
 use crate::run::scenario::{
-    Event, Final, Materialized, Scenario, Trace, DEFAULT_MAX_STEPS, DEFAULT_STATIONARY_BELOW,
+    Final, Materialized, Scenario, Trace, DEFAULT_MAX_STEPS, DEFAULT_STATIONARY_BELOW,
     TRACE_FORMAT, TRACE_VERSION,
 };
 use serde::{Deserialize, Serialize};
@@ -250,10 +251,12 @@ impl Session {
                     Status::CostBelow,
                     Event::new(
                         0.0,
-                        "cost_below",
+                        EventKind::CostBelow {
+                            cost: c0,
+                            epsilon: None,
+                        },
                         format!("C(0) = {c0:.3e} is already ≤ ε = {eps:.3e}"),
-                    )
-                    .with("cost", c0),
+                    ),
                 );
             }
         }
@@ -495,11 +498,12 @@ impl Session {
                     Status::CostBelow,
                     Event::new(
                         s_star,
-                        "cost_below",
+                        EventKind::CostBelow {
+                            cost: c,
+                            epsilon: Some(eps),
+                        },
                         format!("C = {c:.3e} ≤ ε = {eps:.3e} at s = {s_star:.6}"),
-                    )
-                    .with("cost", c)
-                    .with("epsilon", eps),
+                    ),
                 );
                 self.record_final();
                 return false;
@@ -510,17 +514,16 @@ impl Session {
         }
         if let (Some(r), Some(prev)) = (stats.rank, self.last_rank) {
             if r != prev {
-                self.events.push(
-                    Event::new(
-                        s,
-                        "rank_change",
-                        format!("rank D changed from {prev} to {r}"),
-                    )
-                    .with("rank", r)
-                    .with("previous_rank", prev)
-                    // Below min(K, QN) the adapted flow is the DAE (4.5): ∂ₛx̲ = −𝒫∇ₓC.
-                    .with("dae", r < self.field.model.k().min(self.field.model.qn())),
-                );
+                self.events.push(Event::new(
+                    s,
+                    EventKind::RankChange {
+                        rank: r,
+                        previous_rank: prev,
+                        // Below min(K, QN) the adapted flow is the DAE (4.5): ∂ₛx̲ = −𝒫∇ₓC.
+                        dae: r < self.field.model.k().min(self.field.model.qn()),
+                    },
+                    format!("rank D changed from {prev} to {r}"),
+                ));
             }
         }
         self.last_rank = stats.rank.or(self.last_rank);
@@ -534,14 +537,15 @@ impl Session {
                 Status::Stationary,
                 Event::new(
                     s,
-                    "stationary",
+                    EventKind::Stationary {
+                        stationarity: stats.stationarity,
+                        cost: stats.cost,
+                    },
                     format!(
                         "the flow is at rest: μ = {:.2e} ≤ {stat_tol:.0e}, C = {:.6e}",
                         stats.stationarity, stats.cost
                     ),
-                )
-                .with("stationarity", stats.stationarity)
-                .with("cost", stats.cost),
+                ),
             );
             self.record_final();
             return self.auto_escape();
@@ -549,7 +553,11 @@ impl Session {
         if s >= self.s_max {
             self.finish(
                 Status::SMax,
-                Event::new(s, "s_max", format!("reached s_max = {}", self.s_max)),
+                Event::new(
+                    s,
+                    EventKind::SMax,
+                    format!("reached s_max = {}", self.s_max),
+                ),
             );
             self.record_final();
             return false;
@@ -558,7 +566,11 @@ impl Session {
         if self.stepper.stats.steps >= max_steps {
             self.finish(
                 Status::MaxSteps,
-                Event::new(s, "max_steps", format!("stopped after {max_steps} steps")),
+                Event::new(
+                    s,
+                    EventKind::MaxSteps,
+                    format!("stopped after {max_steps} steps"),
+                ),
             );
             self.record_final();
             return false;
@@ -577,12 +589,12 @@ impl Session {
         self.auto_escapes += 1;
         match self.escape() {
             Ok(Escape::Escaped(_)) => !self.finished(),
-            Ok(Escape::NoEscape(_)) => false,
+            Ok(Escape::NoEscape { .. }) => false,
             Err(e) => {
                 let s = self.stepper.s();
                 self.events.push(Event::new(
                     s,
-                    "no_escape",
+                    EventKind::NoEscape { at: None },
                     format!("the escape attempt failed: {e}"),
                 ));
                 false
@@ -612,10 +624,10 @@ impl Session {
                 if let Some(iv) = self.trap.as_mut().and_then(TrapTracker::close) {
                     self.events.push(Event::trapped(&iv, self.field.model.qn()));
                 }
-                self.jump(&step.theta_after, event)?;
+                self.jump(&step.theta_after(), event)?;
                 self.trap = self.new_trap_tracker();
             }
-            Escape::NoEscape(_) => self.events.push(event),
+            Escape::NoEscape { .. } => self.events.push(event),
         }
         Ok(outcome)
     }
@@ -684,13 +696,13 @@ impl Session {
 
     fn fail(&mut self, e: Error) -> bool {
         let s = self.stepper.s();
-        let status = match e {
-            Error::StepSize(_) => Status::StepSize,
-            _ => Status::NonFinite,
+        let (status, kind) = match e {
+            Error::StepSize(_) => (Status::StepSize, EventKind::StepSize),
+            _ => (Status::NonFinite, EventKind::NonFinite),
         };
         self.finish(
             status,
-            Event::new(s, status.name(), format!("stopped at s = {s}: {e}")),
+            Event::new(s, kind, format!("stopped at s = {s}: {e}")),
         );
         false
     }
