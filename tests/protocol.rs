@@ -3,7 +3,11 @@
 //! honours its time budget, speed limit, steps and runs to `C ≤ ε`.
 
 mod common;
-use pullback::app::protocol::{FromWorker, Host, Reply, Request, ToWorker, SAMPLE_SCALARS};
+use pullback::app::protocol::{
+    decode_sample, encode_sample, sample_len, FromWorker, Host, Reply, Request, ToWorker,
+    SAMPLE_SCALARS,
+};
+use pullback::math::diagnostics::Sample;
 use pullback::run::lanes::FlowChoice;
 use pullback::run::scenario::Trace;
 use serde_json::json;
@@ -310,7 +314,6 @@ fn messages_serialize_with_a_type_tag() {
     );
     let back: FromWorker = serde_json::from_value(v).unwrap();
     assert_eq!(back, e);
-    assert_eq!(SAMPLE_SCALARS, 10);
 }
 
 #[test]
@@ -460,4 +463,82 @@ fn frames_carry_event_scalars_but_not_vectors() {
     let full = &host.comparison().unwrap().lanes()[0].session.events();
     let kept = full.iter().find(|x| x.escape().is_some()).unwrap();
     assert!(serde_json::to_value(kept).unwrap()["theta_before"].is_array());
+}
+
+/// A sample with distinct values in every field, `classes` classes and `sigmas` singular values.
+fn sample_with(classes: usize, sigmas: usize) -> Sample {
+    Sample {
+        s: 1.25,
+        cost: 0.5,
+        rank: 7,
+        sigma_max: 3.0,
+        sigma_min: 0.125,
+        lambda_min: 0.015625,
+        rho: 0.2,
+        grad_x_norm: 0.3,
+        proj_grad_norm: 0.1,
+        perp_cost: 0.05,
+        class_spread: (0..classes).map(|c| 0.1 * c as f64).collect(),
+        class_mean_distance: (0..classes).map(|c| 1.0 + c as f64).collect(),
+        theta: Some(vec![9.0; 4]),
+        outputs: Some(vec![8.0; 6]),
+        singular_values: Some((0..sigmas).map(|i| 10.0 - i as f64).collect()),
+    }
+}
+
+#[test]
+fn a_sample_crosses_the_bulk_with_its_scalars_class_statistics_and_smallest_singular_values() {
+    // Two classes sent as three (NaN-padded), six singular values of which the four smallest go.
+    let smp = sample_with(2, 6);
+    let mut bulk = vec![-1.0];
+    encode_sample(&smp, 3, 4, &mut bulk);
+    assert_eq!(bulk.len(), 1 + sample_len(3, 4));
+    let back = decode_sample(&bulk[1..], 3);
+    let nan_is_nan = |a: &[f64], b: &[f64]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+    };
+    assert!(
+        nan_is_nan(&back.class_spread, &[0.0, 0.1, f64::NAN]),
+        "{back:?}"
+    );
+    assert!(nan_is_nan(&back.class_mean_distance, &[1.0, 2.0, f64::NAN]));
+    assert_eq!(
+        back.singular_values.as_deref(),
+        Some(&[8.0, 7.0, 6.0, 5.0][..])
+    );
+    // θ and the outputs stay in the trace.
+    assert_eq!((back.theta.as_ref(), back.outputs.as_ref()), (None, None));
+    // Every scalar arrives unchanged: compare the JSON objects without the vectors.
+    let scalars = |p: &Sample| {
+        let mut v = serde_json::to_value(p).unwrap();
+        v.as_object_mut().unwrap().retain(|_, x| x.is_number());
+        v
+    };
+    assert_eq!(scalars(&back), scalars(&smp));
+    // A sample without singular values sends NaN in their place.
+    let mut none = smp.clone();
+    none.singular_values = None;
+    let mut bulk = Vec::new();
+    encode_sample(&none, 2, 3, &mut bulk);
+    assert!(bulk[bulk.len() - 3..].iter().all(|v| v.is_nan()));
+}
+
+#[test]
+fn every_scalar_of_a_sample_is_in_the_bulk_encoding() {
+    // A number added to Sample but not to the encoder's list would never reach the page.
+    let v = serde_json::to_value(sample_with(2, 3)).unwrap();
+    let mut numbers: Vec<&str> = v
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, x)| x.is_number())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let mut listed = SAMPLE_SCALARS.to_vec();
+    numbers.sort_unstable();
+    listed.sort_unstable();
+    assert_eq!(numbers, listed);
 }

@@ -7,11 +7,12 @@
 
 use crate::app::inspect::{check_construction_bulk, ConstructionReport, CriticalReport};
 use crate::app::protocol::{
-    FamilyHeader, FrameHeader, HeatGrid, LaneFrame, RunData, RunInfo, SamplePoint, TrailPoints,
+    FamilyHeader, FrameHeader, HeatGrid, LaneFrame, RunData, RunInfo, TrailPoints,
 };
 use crate::app::view::View;
 use crate::error::{Error, Result};
 use crate::math::critical::PointKind;
+use crate::math::diagnostics::Sample;
 use crate::plot::collapse::{ClassCurves, CollapseFigure, CollapsePanel};
 use crate::plot::cost::CostFigure;
 use crate::plot::heatmap::HeatmapFigure;
@@ -52,7 +53,7 @@ pub const MAX_REPARAM_PATHS: usize = 16;
 struct LaneHistory {
     frame: Option<LaneFrame>,
     outputs: Vec<f64>,
-    samples: Vec<SamplePoint>,
+    samples: Vec<Sample>,
     trail: Vec<(f64, Vec<f64>)>,
     events: Vec<Event>,
 }
@@ -330,7 +331,7 @@ impl Board {
     }
 
     /// The samples of lane `i` received so far.
-    pub fn samples(&self, i: usize) -> &[SamplePoint] {
+    pub fn samples(&self, i: usize) -> &[Sample] {
         self.lanes.get(i).map_or(&[], |l| &l.samples)
     }
 
@@ -372,7 +373,7 @@ impl Board {
         grow.max(base).min(info.s_max).max(info.every_s)
     }
 
-    fn series(&self, i: usize, f: impl Fn(&SamplePoint) -> f64) -> Vec<(f64, f64)> {
+    fn series(&self, i: usize, f: impl Fn(&Sample) -> f64) -> Vec<(f64, f64)> {
         let pts: Vec<(f64, f64)> = self.lanes[i].samples.iter().map(|p| (p.s, f(p))).collect();
         decimate(&pts, MAX_CURVE_POINTS)
     }
@@ -605,7 +606,11 @@ impl Board {
                 pts.iter()
                     .map(|&(s, idx)| {
                         let p = &lane.samples[idx as usize];
-                        let v = p.singular_values.get(k).copied().unwrap_or(f64::NAN);
+                        let v = p
+                            .singular_values
+                            .as_deref()
+                            .and_then(|sv| sv.get(k).copied())
+                            .unwrap_or(f64::NAN);
                         (
                             s,
                             if p.sigma_max > 0.0 {
@@ -1533,7 +1538,7 @@ impl Board {
         self.geom(View::Boundary)?.to_data(px, py)
     }
 
-    fn nearest_sample(&self, i: usize, s: f64) -> Option<&SamplePoint> {
+    fn nearest_sample(&self, i: usize, s: f64) -> Option<&Sample> {
         self.lanes[i]
             .samples
             .iter()
@@ -1555,6 +1560,7 @@ impl Board {
                 let smallest = p
                     .singular_values
                     .iter()
+                    .flatten()
                     .rev()
                     .find(|v| !v.is_nan())
                     .map_or(f64::NAN, |v| v / p.sigma_max);

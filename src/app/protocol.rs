@@ -30,8 +30,6 @@ pub const PROTOCOL_VERSION: u32 = 2;
 pub const DEFAULT_BUDGET_MS: f64 = 30.0;
 /// Least time between two heatmap evaluations while running.
 pub const HEAT_EVERY_MS: f64 = 150.0;
-/// Scalars at the head of every encoded sample (see [`encode_sample`]).
-pub const SAMPLE_SCALARS: usize = 10;
 /// Largest heatmap grid side.
 pub const MAX_HEAT_SIZE: usize = 160;
 /// Most samples `j` whose output trails the host records.
@@ -417,44 +415,15 @@ pub struct FrameHeader {
     pub heat: Option<HeatHeader>,
 }
 
-/// A recorded sample as the page keeps it (the decoded form of [`encode_sample`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SamplePoint {
-    /// Flow time.
-    pub s: f64,
-    /// Cost.
-    pub cost: f64,
-    /// Rank of `D`.
-    pub rank: usize,
-    /// `σ_max(D)`.
-    pub sigma_max: f64,
-    /// `σ_min(D)`.
-    pub sigma_min: f64,
-    /// `λ_min(DDᵀ)`.
-    pub lambda_min: f64,
-    /// `ρ = |Dᵀ∇ₓC| / |∇ₓC|`.
-    pub rho: f64,
-    /// `|∇ₓC|`.
-    pub grad_x_norm: f64,
-    /// `|𝒫∇ₓC|`.
-    pub proj_grad_norm: f64,
-    /// `(N/2)|𝒫^⊥∇ₓC|²`.
-    pub perp_cost: f64,
-    /// Per class RMS spread of the outputs.
-    pub class_spread: Vec<f64>,
-    /// Per class distance of the mean output to its target.
-    pub class_mean_distance: Vec<f64>,
-    /// Singular values of `D` ([`RunInfo::sv`] of them, descending: all, or the smallest).
-    pub singular_values: Vec<f64>,
-}
-
 /// A decoded lane of a frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaneUpdate {
     /// Current outputs `x̲(s)`.
     pub outputs: Vec<f64>,
     /// New samples.
-    pub samples: Vec<SamplePoint>,
+    /// New samples: the scalars, the class statistics (NaN-padded to `classes`) and the
+    /// [`RunInfo::sv`] smallest singular values; no `θ` or outputs.
+    pub samples: Vec<Sample>,
     /// New trail points: `s` and the outputs of the trail samples (`Q` each, in
     /// [`RunInfo::trail`] order).
     pub trail: Vec<(f64, Vec<f64>)>,
@@ -478,27 +447,76 @@ pub struct FrameData {
     pub heat: Option<HeatGrid>,
 }
 
-/// Numbers one encoded sample takes with `classes` classes and `sv` singular values.
-pub fn sample_len(classes: usize, sv: usize) -> usize {
-    SAMPLE_SCALARS + 2 * classes + sv
+/// A number of a sample's bulk encoding.
+trait Scalar {
+    fn to_f64(&self) -> f64;
+    fn from_f64(v: f64) -> Self;
 }
 
-/// Appends a sample: the [`SAMPLE_SCALARS`] scalars, then the spreads and the mean distances
-/// (padded with NaN to `classes` each, so that every sample has the same length), then the last
-/// `sv` singular values (the smallest; NaN when the sample has none).
+impl Scalar for f64 {
+    fn to_f64(&self) -> f64 {
+        *self
+    }
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+
+impl Scalar for usize {
+    fn to_f64(&self) -> f64 {
+        *self as f64
+    }
+    fn from_f64(v: f64) -> Self {
+        v as usize
+    }
+}
+
+/// The scalar fields of [`Sample`] that head its bulk encoding, in order: [`SAMPLE_SCALARS`],
+/// the encoder and the decoder all come from this one list.
+macro_rules! sample_scalars {
+    ($($field:ident),* $(,)?) => {
+        /// The scalar fields of a [`Sample`] at the head of its encoding (see [`encode_sample`]).
+        pub const SAMPLE_SCALARS: &[&str] = &[$(stringify!($field)),*];
+
+        fn encode_scalars(smp: &Sample, out: &mut Vec<f64>) {
+            out.extend_from_slice(&[$(smp.$field.to_f64()),*]);
+        }
+
+        /// Reads the scalars from `v`, which holds [`SAMPLE_SCALARS`]`.len()` numbers.
+        fn decode_scalars(v: &[f64], smp: &mut Sample) {
+            let mut i = 0;
+            $(
+                smp.$field = Scalar::from_f64(v[i]);
+                i += 1;
+            )*
+            debug_assert_eq!(i, v.len());
+        }
+    };
+}
+
+sample_scalars!(
+    s,
+    cost,
+    rank,
+    sigma_max,
+    sigma_min,
+    lambda_min,
+    rho,
+    grad_x_norm,
+    proj_grad_norm,
+    perp_cost,
+);
+
+/// Numbers one encoded sample takes with `classes` classes and `sv` singular values.
+pub fn sample_len(classes: usize, sv: usize) -> usize {
+    SAMPLE_SCALARS.len() + 2 * classes + sv
+}
+
+/// Appends a sample: the [`SAMPLE_SCALARS`], then the spreads and the mean distances (padded
+/// with NaN to `classes` each, so that every sample has the same length), then the last `sv`
+/// singular values (the smallest; NaN when the sample has none). `θ` and the outputs stay out.
 pub fn encode_sample(smp: &Sample, classes: usize, sv: usize, out: &mut Vec<f64>) {
-    out.extend_from_slice(&[
-        smp.s,
-        smp.cost,
-        smp.rank as f64,
-        smp.sigma_max,
-        smp.sigma_min,
-        smp.lambda_min,
-        smp.rho,
-        smp.grad_x_norm,
-        smp.proj_grad_norm,
-        smp.perp_cost,
-    ]);
+    encode_scalars(smp, out);
     let pad = |v: &[f64], len: usize, out: &mut Vec<f64>| {
         out.extend(
             v.iter()
@@ -513,25 +531,19 @@ pub fn encode_sample(smp: &Sample, classes: usize, sv: usize, out: &mut Vec<f64>
     pad(&sigma[sigma.len().saturating_sub(sv)..], sv, out);
 }
 
-fn decode_sample(v: &[f64], classes: usize) -> SamplePoint {
-    let (head, rest) = v.split_at(SAMPLE_SCALARS);
+/// Reads one sample of [`sample_len`]`(classes, sv)` numbers written by [`encode_sample`].
+pub fn decode_sample(v: &[f64], classes: usize) -> Sample {
+    let (head, rest) = v.split_at(SAMPLE_SCALARS.len());
     let (spread, rest) = rest.split_at(classes);
     let (dist, sigma) = rest.split_at(classes);
-    SamplePoint {
-        s: head[0],
-        cost: head[1],
-        rank: head[2] as usize,
-        sigma_max: head[3],
-        sigma_min: head[4],
-        lambda_min: head[5],
-        rho: head[6],
-        grad_x_norm: head[7],
-        proj_grad_norm: head[8],
-        perp_cost: head[9],
+    let mut smp = Sample {
         class_spread: spread.to_vec(),
         class_mean_distance: dist.to_vec(),
-        singular_values: sigma.to_vec(),
-    }
+        singular_values: Some(sigma.to_vec()),
+        ..Sample::default()
+    };
+    decode_scalars(head, &mut smp);
+    smp
 }
 
 impl FrameHeader {

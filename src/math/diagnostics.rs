@@ -8,7 +8,7 @@ use crate::math::model::Model;
 use serde::{Deserialize, Serialize};
 
 /// Everything recorded about the state at one `s`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     /// Flow time `s`.
     pub s: f64,
