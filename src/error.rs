@@ -43,6 +43,12 @@ pub enum Error {
     /// Reading or writing a file failed.
     #[error("{0}")]
     Io(String),
+    /// A figure could not be drawn: the drawing backend failed.
+    #[error("plot: {0}")]
+    Plot(String),
+    /// A value of a URL does not decode (base64url, percent escapes, UTF-8).
+    #[error("{0}")]
+    Encoding(String),
 }
 
 impl Error {

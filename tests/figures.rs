@@ -246,7 +246,14 @@ fn a_tiny_canvas_is_an_error() {
     let mut out = String::new();
     let area = SVGBackend::with_string(&mut out, (20, 300)).into_drawing_area();
     let e = board.draw(View::Cost, &area, &Look::default()).unwrap_err();
-    assert!(e.contains("too small"), "{e}");
+    assert!(
+        matches!(&e, pullback::Error::Invalid { field, reason } if field == "cost" && reason.contains("too small")),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "cost: the canvas is too small to draw on (20×300 pixels)"
+    );
 }
 
 #[test]

@@ -1492,18 +1492,19 @@ impl Board {
 
     /// Draws `view` onto `area` and remembers where its plotting area lies (for hover and clicks).
     ///
-    /// Errors: backend failures, as text.
+    /// Errors: a canvas under 32 pixels on a side ([`Error::Invalid`] naming the view),
+    /// backend failures ([`Error::Plot`]).
     pub fn draw<DB: DrawingBackend>(
         &mut self,
         view: View,
         area: &DrawingArea<DB, Shift>,
         look: &Look,
-    ) -> std::result::Result<Geom, String> {
+    ) -> Result<Geom> {
         let (w, h) = area.dim_in_pixel();
         if w < 32 || h < 32 {
-            return Err(format!(
-                "{}: the canvas is too small to draw on ({w}×{h} pixels)",
-                view.key()
+            return Err(Error::invalid(
+                view.key(),
+                format!("the canvas is too small to draw on ({w}×{h} pixels)"),
             ));
         }
         let geom = match view {

@@ -14,7 +14,7 @@
 
 use crate::error::{Error, Result};
 use crate::linalg;
-use crate::math::construct;
+use crate::math::construct::{self, Cut};
 use crate::math::critical::{self, CriticalSubmanifold, PointKind};
 use crate::math::flow::{eval_field, FlowSpec, Workspace};
 use crate::math::model::Model;
@@ -305,23 +305,6 @@ pub fn field_norms(
         .collect()
 }
 
-/// One hidden layer of the construction, as the page shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CutInfo {
-    /// The class this layer collapses (0-based).
-    pub class: usize,
-    /// Unit normal `n` of the cut `nᵀx = c` in layer coordinates.
-    pub normal: Vec<f64>,
-    /// Offset `c`.
-    pub offset: f64,
-    /// Smallest distance of a point to the cut.
-    pub margin: f64,
-    /// Cone opening `λ`.
-    pub lambda: f64,
-    /// The collapse point `−W⁻¹b`, on the cut.
-    pub apex: Vec<f64>,
-}
-
 /// The constructive-minimizer panel. Bulk: the stages (`stages · N · layer_dim` numbers, stage by
 /// stage, sample-major), then the outputs `x̲(θ_c)` (`N·Q`), when the construction succeeded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -358,7 +341,7 @@ pub struct ConstructionReport {
     /// `rank D[θ_c]`.
     pub rank: Option<usize>,
     /// One cut per hidden layer, in collapse order.
-    pub cuts: Vec<CutInfo>,
+    pub cuts: Vec<Cut>,
     /// Number of stages in the bulk (`C + 1`: the inputs, then after each hidden layer).
     pub stages: usize,
 }
@@ -431,18 +414,7 @@ pub fn construction_report(model: &Model, rank_rtol: f64) -> (ConstructionReport
         .evaluate(&cmodel, &c.theta)
         .and_then(|_| ws.svd(rank_rtol).map(|s| s.rank()))
         .ok();
-    report.cuts = c
-        .cuts
-        .iter()
-        .map(|cut| CutInfo {
-            class: cut.class,
-            normal: cut.normal.clone(),
-            offset: cut.offset,
-            margin: cut.margin,
-            lambda: cut.lambda,
-            apex: cut.apex.clone(),
-        })
-        .collect();
+    report.cuts = c.cuts.clone();
     report.stages = c.stages.len();
     let mut bulk: Vec<f64> = c.stages.iter().flatten().flatten().copied().collect();
     bulk.extend(outputs);

@@ -436,8 +436,9 @@ pub fn base64url_encode(bytes: &[u8]) -> String {
 
 /// Decodes base64url (padding optional; `+` and `/` accepted too).
 ///
-/// Errors: a character outside the alphabet, or a length that cannot be base64.
-pub fn base64url_decode(text: &str) -> std::result::Result<Vec<u8>, String> {
+/// Errors: [`Error::Encoding`] for a character outside the alphabet, or a length that cannot be
+/// base64.
+pub fn base64url_decode(text: &str) -> Result<Vec<u8>> {
     let text = text.trim_end_matches('=');
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
@@ -449,10 +450,10 @@ pub fn base64url_decode(text: &str) -> std::result::Result<Vec<u8>, String> {
             b'-' | b'+' => 62,
             b'_' | b'/' => 63,
             _ => {
-                return Err(format!(
+                return Err(Error::Encoding(format!(
                     "not base64url: character {:?} at position {i}",
                     c as char
-                ))
+                )))
             }
         };
         acc = (acc << 6) | u32::from(v);
@@ -464,15 +465,18 @@ pub fn base64url_decode(text: &str) -> std::result::Result<Vec<u8>, String> {
         }
     }
     if text.len() % 4 == 1 {
-        return Err(format!(
+        return Err(Error::Encoding(format!(
             "not base64url: {} characters cannot encode whole bytes",
             text.len()
-        ));
+        )));
     }
     Ok(out)
 }
 
-fn percent_decode(v: &str) -> std::result::Result<String, String> {
+/// Decodes `%xx` escapes and `+` (a space).
+///
+/// Errors: [`Error::Encoding`] for a bad escape or bytes that are not UTF-8.
+fn percent_decode(v: &str) -> Result<String> {
     let bytes = v.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -482,7 +486,9 @@ fn percent_decode(v: &str) -> std::result::Result<String, String> {
                 let hex = v
                     .get(i + 1..i + 3)
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| format!("bad percent escape at position {i}"))?;
+                    .ok_or_else(|| {
+                        Error::Encoding(format!("bad percent escape at position {i}"))
+                    })?;
                 out.push(hex);
                 i += 3;
             }
@@ -496,7 +502,7 @@ fn percent_decode(v: &str) -> std::result::Result<String, String> {
             }
         }
     }
-    String::from_utf8(out).map_err(|_| "not UTF-8 after percent-decoding".into())
+    String::from_utf8(out).map_err(|_| Error::Encoding("not UTF-8 after percent-decoding".into()))
 }
 
 fn percent_encode(v: &str) -> String {
@@ -597,7 +603,7 @@ impl Settings {
         match key {
             "preset" => self.choose_preset(v),
             "scenario" => {
-                let bytes = base64url_decode(v).map_err(|e| Error::invalid(key, e))?;
+                let bytes = base64url_decode(v).map_err(|e| Error::invalid(key, e.to_string()))?;
                 let text = String::from_utf8(bytes)
                     .map_err(|_| Error::invalid(key, "does not decode to UTF-8 text"))?;
                 let sc = Scenario::from_json(&text).map_err(|e| e.within("scenario."))?;
@@ -758,7 +764,7 @@ impl Settings {
                 Err(e) => {
                     errors.push(KeyError {
                         key: k.to_string(),
-                        reason: e,
+                        reason: e.to_string(),
                     });
                     continue;
                 }
@@ -768,7 +774,10 @@ impl Settings {
                     pairs.retain(|(q, _)| *q != k);
                     pairs.push((k, v));
                 }
-                Err(e) => errors.push(KeyError { key: k, reason: e }),
+                Err(e) => errors.push(KeyError {
+                    key: k,
+                    reason: e.to_string(),
+                }),
             }
         }
         let mut s = Settings::default();
@@ -919,6 +928,7 @@ mod tests {
         assert_eq!(base64url_encode(b"\xfb\xff"), "-_8");
         assert!(base64url_decode("ab$d")
             .unwrap_err()
+            .to_string()
             .contains("'$' at position 2"));
         assert!(base64url_decode("abcde").is_err());
     }

@@ -369,7 +369,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
         let path = dir.join("cost.svg");
         let fig = CostFigure::from_traces(&[&trace]);
         let area = SVGBackend::new(&path, (800, 500)).into_drawing_area();
-        pullback::plot::cost::draw(&area, &fig).map_err(Failure::Io)?;
+        pullback::plot::cost::draw(&area, &fig).map_err(|e| Failure::Io(e.to_string()))?;
         drop(area);
         if !ra.quiet {
             eprintln!("  wrote {}", path.display());

@@ -20,11 +20,13 @@ use crate::error::{Error, Result};
 use crate::math::model::Model;
 use crate::math::net::{Activation, Mlp};
 use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
 
-/// One hidden layer of the construction: the cut, its cone, and the class it collapses.
-#[derive(Debug, Clone, PartialEq)]
+/// One hidden layer of the construction: the cut, its cone, and the class it collapses (also
+/// what the page's construction panel shows of each layer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cut {
-    /// The class collapsed by this layer.
+    /// The class collapsed by this layer (0-based).
     pub class: usize,
     /// Unit normal `n` of the cut in the (possibly widened) layer space `R^{M'}`.
     pub normal: Vec<f64>,

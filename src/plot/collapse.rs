@@ -50,7 +50,7 @@ pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     fig: &CollapseFigure,
     look: &Look,
-) -> Result<Vec<Geom>, String> {
+) -> crate::Result<Vec<Geom>> {
     area.fill(&WHITE).map_err(err)?;
     let curves = || {
         fig.panels

@@ -41,7 +41,7 @@ pub fn draw_with<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     fig: &CostFigure,
     look: &Look,
-) -> Result<Geom, String> {
+) -> crate::Result<Geom> {
     area.fill(&WHITE).map_err(err)?;
     let s_max = fig
         .curves

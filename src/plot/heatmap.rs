@@ -76,7 +76,7 @@ pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     fig: &HeatmapFigure,
     look: &Look,
-) -> Result<Geom, String> {
+) -> crate::Result<Geom> {
     area.fill(&WHITE).map_err(err)?;
     let [x0, x1, y0, y1] = fig.bounds;
     let mut builder = ChartBuilder::on(area);

@@ -60,7 +60,7 @@ pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     fig: &LayersFigure,
     look: &Look,
-) -> Result<Geom, String> {
+) -> crate::Result<Geom> {
     area.fill(&WHITE).map_err(err)?;
     let [x0, x1, y0, y1] = fig.bounds;
     let (x0, x1, y0, y1) = if x1 > x0 && y1 > y0 {

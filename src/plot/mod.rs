@@ -17,11 +17,11 @@ use plotters::style::{FontDesc, RGBColor};
 use serde::{Deserialize, Serialize};
 
 /// A drawing failure, as text (backends have different error types).
-pub type PlotResult = std::result::Result<(), String>;
+pub type PlotResult = crate::Result<()>;
 
-/// Converts any backend error to text.
-pub(crate) fn err<E: std::fmt::Debug>(e: E) -> String {
-    format!("plot: {e:?}")
+/// Converts any backend error to [`Error::Plot`](crate::Error::Plot).
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> crate::Error {
+    crate::Error::Plot(format!("{e:?}"))
 }
 
 /// A colour-blind-safe palette (Okabe–Ito), in the order flows are assigned colours.

@@ -38,7 +38,7 @@ pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     fig: &ReparamFigure,
     look: &Look,
-) -> Result<Geom, String> {
+) -> crate::Result<Geom> {
     area.fill(&WHITE).map_err(err)?;
     let (_, h) = area.dim_in_pixel();
     let (top, bottom) = area.split_vertically((h as f64 * 0.62) as u32);

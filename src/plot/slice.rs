@@ -79,7 +79,7 @@ pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     fig: &SliceFigure,
     look: &Look,
-) -> Result<Geom, String> {
+) -> crate::Result<Geom> {
     area.fill(&WHITE).map_err(err)?;
     let n = fig.size;
     let half = if fig.half > 0.0 { fig.half } else { 1.0 };

@@ -38,7 +38,7 @@ pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     fig: &SpectrumFigure,
     look: &Look,
-) -> Result<Geom, String> {
+) -> crate::Result<Geom> {
     area.fill(&WHITE).map_err(err)?;
     let s_max = fig
         .lanes

@@ -311,7 +311,7 @@ impl Figures {
         self.board
             .draw(view, &area, &Look::scaled(scale))
             .map(|_| ())
-            .map_err(|e| JsError::new(&e))
+            .map_err(js_err)
     }
 
     /// The readout under device pixel `(x, y)` of `view`, if any.
