@@ -4,6 +4,9 @@
 # and WebKitGTK), the built site end to end (playwright-core + chromium), a smoke test of the built
 # site in the three engines, the benchmark (native, then the bench page). Stops at the first failure.
 set -euo pipefail
+# A full run runs everything: the filters of single e2e tests and of the bench page do not leak in
+# from the caller's shell.
+unset E2E_ONLY BENCH_HASH
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"

@@ -160,12 +160,32 @@ fn the_critical_panel_at_the_trapped_rest_point_and_the_escape_button() {
         panic!("{:?}", seen[0].msg)
     };
     let after = frame.lanes[0].cost;
-    assert!(
-        (after - 0.4861177).abs() < 1e-6,
-        "escape lowers C from 0.5 to 0.4861: {after}"
-    );
     assert_eq!(frame.lanes[0].status, Status::Running);
     assert!(frame.lanes[0].events.iter().any(|e| e.escape().is_some()));
+    // The cost the frame shows is the forward pass at θ₀' = θ* + t·v, and the step passed the
+    // escape's acceptance test C(θ₀') ≤ C(θ*) − sufficient·½|λ|t² (4.15)–(4.17).
+    {
+        let lane = &host.comparison().unwrap().lanes()[0];
+        let step = lane
+            .session
+            .events()
+            .iter()
+            .rev()
+            .find_map(|e| e.escape())
+            .unwrap();
+        let forward = lane.session.model().cost(&step.theta_after());
+        assert!(
+            (after - forward).abs() <= 1e-14 * forward,
+            "{after} vs {forward}"
+        );
+        let spec = lane.session.scenario().escape;
+        let required = spec.sufficient * 0.5 * step.rayleigh.abs() * step.step * step.step;
+        assert!(
+            after <= step.cost_before - required,
+            "{after} vs {}",
+            step.cost_before
+        );
+    }
     let seen = feed(&mut board, seen);
     let FromWorker::Critical { report, .. } = &seen[0] else {
         panic!()

@@ -250,10 +250,20 @@ fn the_critical_panel_and_the_escape_run_in_the_worker() {
     let frame = out.get(0);
     let lanes: Array = get(&get(&frame, "frame"), "lanes").dyn_into().unwrap();
     let cost = get(&lanes.get(0), "cost").as_f64().unwrap();
-    assert!(
-        (cost - 0.4861177).abs() < 1e-6,
-        "C after the escape: {cost}"
+    // The cost the frame shows is the forward pass at θ₀' = θ* + t·v of the trace's escape.
+    let tr = only(
+        host.handle(msg(r#"{"id": 5, "type": "trace", "lane": 0}"#))
+            .unwrap(),
     );
+    let t = Trace::from_json(&get(&tr, "json").as_string().unwrap()).unwrap();
+    let step = t.events.iter().rev().find_map(|e| e.escape()).unwrap();
+    let rerun = pullback::run::session::Session::new(&t.scenario).unwrap();
+    let forward = rerun.model().cost(&step.theta_after());
+    assert!(
+        (cost - forward).abs() <= 1e-14 * forward,
+        "C after the escape: {cost} vs the forward pass {forward}"
+    );
+    assert!(cost < step.cost_before, "{cost} vs {}", step.cost_before);
     let report = get(&out.get(1), "report");
     let escape = get(&report, "escape");
     assert_eq!(get(&escape, "cost_after").as_f64().unwrap(), cost);

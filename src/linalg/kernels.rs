@@ -39,10 +39,18 @@ pub fn threads() -> usize {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many times the calling thread split work over threads (tests check the branch ran).
+    static SPLITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Runs every job, on up to [`threads`] threads (the calling thread takes the first one).
 fn run_jobs<F: FnOnce() + Send>(mut jobs: Vec<F>) {
     #[cfg(not(target_arch = "wasm32"))]
     if jobs.len() > 1 && threads() > 1 {
+        #[cfg(test)]
+        SPLITS.with(|n| n.set(n.get() + 1));
         let first = jobs.remove(0);
         std::thread::scope(|s| {
             for job in jobs {
@@ -998,27 +1006,62 @@ mod tests {
 
     #[test]
     fn results_do_not_depend_on_the_thread_count() {
-        let a = spd(300, 9);
+        // Sizes just above PAR_MIN_FMA, so that two threads take the parallel branch of each
+        // kernel (counted by SPLITS on this thread), and one thread does not.
+        let min = PAR_MIN_FMA;
+        let (m, n) = (300, 300);
+        let k_gemm = min / (m * n) + 1;
+        let k_syrk = 2 * min / (n * n) + 1;
+        // The recursive Cholesky's first Schur update is a syrk of order n/2 and depth n/2.
+        let half = (2.0 * min as f64).cbrt().ceil() as usize + 1;
+        let n_chol = 2 * half;
         let mut rng = crate::rng::Rng::new(1);
-        let g = DMatrix::from_fn(80, 300, |_, _| rng.normal());
+        let a = DMatrix::from_fn(m, k_gemm, |_, _| rng.normal());
+        let b = DMatrix::from_fn(k_gemm, n, |_, _| rng.normal());
+        let g = DMatrix::from_fn(k_syrk, n, |_, _| rng.normal());
+        let spd_big = spd(n_chol, 9);
         let run = |t: usize| {
             set_threads(t);
-            let mut c = vec![0.0; 300 * 300];
+            let mut counts = [0; 3];
+            let splits = || SPLITS.with(|s| s.get());
+            let mut prod = vec![0.0; m * n];
+            let before = splits();
+            gemm(
+                1.0,
+                MatRef::col_major(a.as_slice(), m, k_gemm, m),
+                MatRef::col_major(b.as_slice(), k_gemm, n, k_gemm),
+                0.0,
+                &mut prod,
+                m,
+            );
+            counts[0] = splits() - before;
+            let mut c = vec![0.0; n * n];
+            let before = splits();
             syrk_lower(
                 1.0,
-                MatRef::col_major(g.as_slice(), 80, 300, 80),
+                MatRef::col_major(g.as_slice(), k_syrk, n, k_syrk),
                 0.0,
                 &mut c,
-                300,
+                n,
             );
-            let mut l = a.clone();
-            cholesky_lower(l.as_mut_slice(), 300, 300).unwrap();
-            (c, l)
+            counts[1] = splits() - before;
+            let mut l = spd_big.clone();
+            let before = splits();
+            cholesky_lower(l.as_mut_slice(), n_chol, n_chol).unwrap();
+            counts[2] = splits() - before;
+            (prod, c, l, counts)
         };
         let one = run(1);
         let two = run(2);
         set_threads(0);
+        assert_eq!(one.3, [0, 0, 0], "one thread never splits");
+        assert!(
+            two.3.iter().all(|&c| c > 0),
+            "splits with two threads: {:?}",
+            two.3
+        );
         assert_eq!(one.0, two.0);
-        assert_eq!(one.1.as_slice(), two.1.as_slice());
+        assert_eq!(one.1, two.1);
+        assert_eq!(one.2.as_slice(), two.2.as_slice());
     }
 }
