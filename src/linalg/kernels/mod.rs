@@ -1,6 +1,6 @@
 //! Dense kernels for the fast paths: strided matrix products (over `matrixmultiply`), the lower
-//! triangle of Gram matrices ([`gram`]), an in-place Cholesky factorization and triangular solves
-//! ([`cholesky`]), and a packed product for targets without a vector kernel ([`packed`]).
+//! triangle of Gram matrices (`gram.rs`), an in-place Cholesky factorization and triangular solves
+//! (`cholesky.rs`), and a packed product for targets without a vector kernel ([`packed`]).
 //!
 //! Everything is column-major `f64`. Matrices are passed as slices with explicit row and column
 //! strides, so that transposes and sub-blocks cost nothing. Results do not depend on the number of
