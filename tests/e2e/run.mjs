@@ -334,8 +334,11 @@ await test('without the test flag there are no test hooks: no window.pullback, a
   // A worker started as the page starts it without the flag: both hooks are unknown messages, each
   // answered with an error naming the field `type` (with the hooks it would throw, or stay busy for
   // a minute and never answer).
+  // The worker's file carries a content hash (build.sh): take the URL the page itself loaded.
   const answers = await page.evaluate(() => new Promise((resolve, reject) => {
-    const w = new Worker('www/worker.js', { type: 'module' });
+    const url = performance.getEntriesByType('resource').map((e) => e.name).find((n) => /\/www\/worker\.[0-9a-f]{10}\.js/.test(n));
+    if (!url) { reject(new Error('the page loaded no www/worker.<hash>.js')); return; }
+    const w = new Worker(new URL(url).pathname, { type: 'module' });
     const got = [];
     const timer = setTimeout(() => { w.terminate(); reject(new Error(`no answer to the hooks; got ${JSON.stringify(got)}`)); }, 20000);
     w.onerror = (e) => { e.preventDefault(); clearTimeout(timer); w.terminate(); reject(new Error(`the worker threw: ${e.message}`)); };
@@ -587,7 +590,8 @@ await test('30 s run with every flow and view: still running after 30 s, no cons
 await browser.close();
 server.close();
 
-const wasm = fs.readFileSync(path.join(dist, 'www/pkg/pullback_bg.wasm'));
+const wasmName = fs.readdirSync(path.join(dist, 'www/pkg')).find((f) => /^pullback_bg\.[0-9a-f]{10}\.wasm$/.test(f));
+const wasm = fs.readFileSync(path.join(dist, 'www/pkg', wasmName));
 figures.wasmBytes = wasm.length;
 figures.wasmGzipBytes = zlib.gzipSync(wasm, { level: 9 }).length;
 console.log('\nmeasured:');

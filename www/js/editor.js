@@ -3,8 +3,8 @@
 // form, the figures shown, and (debounced) the scenario in the worker. Also the points clicked on
 // the input plane and the CSV import and export.
 import { state, on, CLASS_COLORS } from './state.js';
-import { $, dpr, showBanner, download } from './ui.js';
-import { markDirty, layoutViews, onFigureClick } from './figures.js';
+import { $, showBanner, download } from './ui.js';
+import { markDirty, layoutViews, onFigureClick, figureRatio } from './figures.js';
 import { renderPanels } from './panels.js';
 import { updateSizes } from './readouts.js';
 import { scheduleLoad, reload, sendSpeed, sendHeat, syncViews } from './session.js';
@@ -58,6 +58,11 @@ export function afterEdit(key) {
     figures.set_focus(Math.min(page.focus_index(), info.lanes.length - 1));
     sendHeat();
     markDirty();
+  }
+  if (key === 'stage' && info) {
+    figures.set_stage(Number(page.get('stage')) || 0);
+    renderPanels();
+    markDirty('construct');
   }
   if (key === 'pair' && info) {
     const p = page.pair();
@@ -178,11 +183,12 @@ export function buildPresetMenu(list) {
 function clickPlane(e) {
   const { page, figures } = state;
   if (page.embed()) return;
-  const p = figures.input_at(e.offsetX * dpr(), e.offsetY * dpr());
+  const k = figureRatio('boundary');
+  const p = figures.input_at(e.offsetX * k, e.offsetY * k);
   if (!p) return;
   try {
     if (e.shiftKey) {
-      const r = figures.input_radius(REMOVE_RADIUS_PX * dpr());
+      const r = figures.input_radius(REMOVE_RADIUS_PX * k);
       if (!page.remove_point(p[0], p[1], r)) return;
     } else {
       page.add_point(p[0], p[1], state.selectedClass);

@@ -1,9 +1,7 @@
 // The address and what leaves the page: the settings read from the hash, the hash kept in step
 // with every edit, embed mode (`embed=1`: only the chosen views and play, sized to the frame), and
 // the share link and embed code. The hash keys are a public format (README.md, "URL hash keys").
-//
-// The embed API (postMessage between a framing page and this one) belongs here: it would listen
-// to the session's events (state.js: `on`) and call its commands, as the buttons do.
+// The embed API (postMessage between a framing page and this one) is api.js.
 import { Page } from '../pkg/pullback.js';
 import { state } from './state.js';
 import { $, showBanner, status } from './ui.js';
@@ -16,7 +14,12 @@ export function readHash() {
   if (state.page) state.page.free();
   state.page = next;
   if (errs.length) showBanner(`The link has settings that could not be used, defaults apply instead: ${errs.join('; ')}`);
-  document.body.classList.toggle('embed', next.embed());
+  showEmbedMode();
+}
+
+// The page's layout follows the embed key (style.css: body.embed).
+export function showEmbedMode() {
+  document.body.classList.toggle('embed', state.page.embed());
 }
 
 // Whether the address already shows the current settings (the page's own writeHash).

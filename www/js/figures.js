@@ -16,7 +16,10 @@ const wasmRenderer = {
   hover: (view, x, y) => state.figures.hover(view, x, y),
 };
 
-const registry = new Map(); // view → { view, figure, canvas, renderer, click }
+const registry = new Map(); // view → { view, figure, canvas, renderer, click, ratio }
+// Most device pixels per CSS pixel a backing store gets (a 4× zoomed frame on a 2× screen would
+// otherwise allocate 64 times the pixels).
+const MAX_RATIO = 4;
 const dirty = new Set();
 const lastDraw = {};
 // Views whose figure is (partly) in the viewport; all of them until the observer says otherwise.
@@ -45,18 +48,130 @@ export function layoutViews() {
   const views = state.page.views();
   for (const { view, figure } of registry.values()) figure.hidden = !views.includes(view);
   document.body.style.setProperty('--views', String(views.length));
+  layoutEmbedGrid();
   markDirty();
 }
 
-function sizeCanvas(c) {
+// Width over height a figure reads best at; an embed's grid gives each view the largest cell of
+// that shape the frame allows.
+const CELL_ASPECT = 1.4;
+
+// In an embed the views share the frame in a grid: the column count whose cells, trimmed to
+// CELL_ASPECT, are largest (one view fills the frame; two sit side by side in a wide frame and
+// stacked in a tall one).
+export function layoutEmbedGrid() {
+  if (!document.body.classList.contains('embed') || !state.page) return;
+  const n = Math.max(1, state.page.views().length);
+  const box = $('plots').getBoundingClientRect();
+  const w = box.width || window.innerWidth;
+  const h = box.height || window.innerHeight;
+  let cols = 1;
+  let best = -1;
+  for (let c = 1; c <= n; c++) {
+    const side = Math.min(w / c / CELL_ASPECT, h / Math.ceil(n / c));
+    if (side > best + 1e-9) { best = side; cols = c; }
+  }
+  $('plots').style.setProperty('--cols', String(cols));
+  $('plots').style.setProperty('--rows', String(Math.ceil(n / cols)));
+}
+
+// How much the frames around this page scale it on screen: a deck scales its slides with a CSS
+// transform, which neither devicePixelRatio nor the canvas's own box shows. Readable only while
+// every frame up the chain has this page's origin; 1 otherwise.
+function frameScale() {
+  let scale = 1;
+  try {
+    for (let w = window; w !== w.parent; w = w.parent) {
+      const f = w.frameElement;
+      if (!f || !f.offsetWidth) break;
+      scale *= f.getBoundingClientRect().width / f.offsetWidth;
+    }
+  } catch (e) {
+    return 1; // a frame of another origin: its transform is not ours to read
+  }
+  return Number.isFinite(scale) && scale > 0 ? scale : 1;
+}
+
+// Device pixels per CSS pixel of a figure's canvas, as last sized (hover and clicks map the
+// cursor with it).
+export function figureRatio(view) {
+  const e = registry.get(view);
+  return e && e.ratio ? e.ratio : dpr();
+}
+
+// The backing store follows the canvas's size on screen: its CSS box (getBoundingClientRect, not
+// offsetWidth: transforms count) times the device pixel ratio times the scale of the frames
+// around the page, never more than MAX_RATIO device pixels per CSS pixel; snapped to the exact
+// device-pixel box (devicePixelContentBoxSize) where the browser reports one that agrees.
+function sizeCanvas(c, box = null) {
+  const entry = registry.get(c.closest('figure[data-view]').dataset.view);
   const r = c.getBoundingClientRect();
-  const w = Math.max(1, Math.round(r.width * dpr()));
-  const h = Math.max(1, Math.round(r.height * dpr()));
+  const zoom = frameScale();
+  let w;
+  let h;
+  const k = Math.min(MAX_RATIO, dpr() * zoom);
+  w = Math.round(r.width * k);
+  h = Math.round(r.height * k);
+  // The device-pixel box is exact where the browser snaps the canvas to device pixels; it is
+  // trusted only where it agrees with the estimate (an emulated device scale factor leaves it in
+  // CSS pixels).
+  if (box && Math.abs(box.inlineSize - w) <= 1.5 && Math.abs(box.blockSize - h) <= 1.5) {
+    w = box.inlineSize;
+    h = box.blockSize;
+  }
+  w = Math.max(1, w);
+  h = Math.max(1, h);
+  entry.ratio = r.width > 0 ? w / r.width : dpr();
   if (c.width !== w || c.height !== h) {
     c.width = w;
     c.height = h;
-    markDirty(c.closest('figure[data-view]').dataset.view);
+    markDirty(entry.view);
   }
+}
+
+const resizeAll = () => { for (const { canvas } of registry.values()) sizeCanvas(canvas); };
+
+// ---------------------------------------------------------------- print
+
+// Printing (the page, or a deck that frames it) shows a static image of each figure's current
+// state in place of its canvas: some engines print canvases blank, and a figure that was off
+// screen may not have been drawn yet. The images exist from beforeprint (or the print media
+// query turning on) to afterprint; style.css shows them only in print.
+export function swapInPrintImages() {
+  if (!state.figures || !state.page) return;
+  for (const view of state.page.views()) {
+    const entry = registry.get(view);
+    if (!entry) continue;
+    const { figure, canvas } = entry;
+    if (dirty.has(view) || !lastDraw[view]) draw(view);
+    if (canvas.width < 8 || canvas.height < 8) continue;
+    let img = figure.querySelector('img.print-image');
+    if (!img) {
+      img = document.createElement('img');
+      img.className = 'print-image';
+      img.alt = figure.querySelector('figcaption span')?.textContent || view;
+      canvas.after(img);
+    }
+    const r = canvas.getBoundingClientRect();
+    img.style.width = `${r.width}px`;
+    img.style.aspectRatio = `${canvas.width} / ${canvas.height}`;
+    img.src = canvas.toDataURL('image/png');
+    figure.classList.add('printed');
+  }
+}
+
+export function removePrintImages() {
+  for (const { figure } of registry.values()) {
+    figure.classList.remove('printed');
+    const img = figure.querySelector('img.print-image');
+    if (img) img.remove();
+  }
+}
+
+function watchPrint() {
+  window.addEventListener('beforeprint', swapInPrintImages);
+  window.addEventListener('afterprint', removePrintImages);
+  matchMedia('print').addEventListener('change', (e) => (e.matches ? swapInPrintImages() : removePrintImages()));
 }
 
 // Registers every figure of the page and watches its size, visibility, cursor and PNG button.
@@ -64,7 +179,10 @@ export function setupFigures() {
   for (const fig of document.querySelectorAll('figure[data-view]')) {
     if (!registry.has(fig.dataset.view)) registerFigure(fig.dataset.view);
   }
-  const ro = new ResizeObserver((entries) => entries.forEach((e) => sizeCanvas(e.target)));
+  const ro = new ResizeObserver((entries) => entries.forEach((e) => {
+    const box = e.devicePixelContentBoxSize && e.devicePixelContentBoxSize[0];
+    sizeCanvas(e.target, box || null);
+  }));
   const io = new IntersectionObserver((entries) => entries.forEach((e) => {
     const v = e.target.dataset.view;
     if (e.isIntersecting) onScreen.add(v);
@@ -72,10 +190,15 @@ export function setupFigures() {
   }));
   const tip = $('tooltip');
   for (const { view, figure, canvas: c, renderer } of registry.values()) {
-    ro.observe(c);
+    try {
+      ro.observe(c, { box: 'device-pixel-content-box' });
+    } catch (e) {
+      ro.observe(c); // engines without device-pixel-content-box
+    }
     io.observe(figure);
     c.addEventListener('mousemove', (e) => {
-      const text = renderer.hover(view, e.offsetX * dpr(), e.offsetY * dpr());
+      const k = figureRatio(view);
+      const text = renderer.hover(view, e.offsetX * k, e.offsetY * k);
       if (!text) { tip.hidden = true; return; }
       tip.textContent = text;
       tip.hidden = false;
@@ -87,9 +210,12 @@ export function setupFigures() {
     c.addEventListener('click', (e) => { const f = registry.get(view).click; if (f) f(e); });
     figure.querySelector('button.png').onclick = () => c.toBlob((b) => download(`pullback-${view}.png`, b));
   }
-  matchMedia(`(resolution: ${dpr()}dppx)`).addEventListener('change', () => {
-    for (const { canvas } of registry.values()) sizeCanvas(canvas);
-  });
+  matchMedia(`(resolution: ${dpr()}dppx)`).addEventListener('change', resizeAll);
+  window.addEventListener('resize', layoutEmbedGrid);
+  // A deck rescales its slides when its window resizes; the frame's own size stays the same, so
+  // nothing inside would notice. Same-origin frames can see it (frameScale); check now and then.
+  if (window.parent !== window) setInterval(resizeAll, 1000);
+  watchPrint();
 }
 
 export function draw(view) {
@@ -97,7 +223,7 @@ export function draw(view) {
   if (c.width < 8 || c.height < 8) return;
   const t0 = performance.now();
   try {
-    renderer.draw(view, c, dpr());
+    renderer.draw(view, c, figureRatio(view));
   } catch (e) {
     showBanner(`Drawing the ${view} figure failed: ${e.message}`);
   }

@@ -7,9 +7,10 @@
 //   figures.js   canvases, the figure registry         panels.js    panel text, the panel registry
 //   readouts.js  toolbar and lane table                session.js   the run: messages, commands
 //   editor.js    settings, points, CSV                 embed.js     hash, embed mode, share links
+//   api.js       the embed API (postMessage), holds on the run while off screen
 //
 // Imports point one way, down: state, ui, testing ← worker-client, figures ← panels, readouts ←
-// session; state, ui ← embed; session, embed ← editor ← main. News that travels up (a run
+// session; state, ui ← embed; session, embed ← editor ← api ← main. News that travels up (a run
 // loaded, a rest point to show) is an event (state.js).
 import init, { Figures, presets, install_panic_hook } from '../pkg/pullback.js';
 import { state, metrics } from './state.js';
@@ -23,6 +24,7 @@ import {
 } from './session.js';
 import { edit, renderEditor, bindEditor, buildPresetMenu } from './editor.js';
 import { readHash, hashIsCurrent, writeHash, bindShare } from './embed.js';
+import { installEmbedApi } from './api.js';
 
 function bindToolbar() {
   $('banner-close').onclick = () => { $('banner').hidden = true; };
@@ -83,4 +85,5 @@ async function boot() {
 }
 
 installTestHooks({ state, metrics, client });
+installEmbedApi();
 boot();

@@ -20,7 +20,35 @@ export function registerPanel(view, render) {
 
 export function renderPanel(view) {
   const render = panels.get(view);
-  if (render) render();
+  if (render) {
+    render();
+    fitPanelText(view);
+  }
+}
+
+// ---------------------------------------------------------------- compact form in embeds
+
+// In an embed a panel's text has the room its frame gives and never scrolls: its parts marked
+// data-fit (1 goes first) are dropped until the rest fits, and the last resort is a smaller font.
+// Outside embeds everything shows.
+export function fitPanelText(view) {
+  const figure = document.querySelector(`figure[data-view="${view}"]`);
+  const text = figure && figure.querySelector('.panel-text');
+  if (!text) return;
+  const parts = [...text.querySelectorAll('[data-fit]')].sort((a, b) => Number(a.dataset.fit) - Number(b.dataset.fit));
+  for (const p of parts) p.classList.remove('fit-hidden');
+  text.classList.remove('tight');
+  if (!document.body.classList.contains('embed') || figure.hidden) return;
+  const overflows = () => text.scrollHeight > text.clientHeight + 1 || text.scrollWidth > text.clientWidth + 1;
+  for (const p of parts) {
+    if (!overflows()) return;
+    p.classList.add('fit-hidden');
+  }
+  if (overflows()) text.classList.add('tight');
+}
+
+export function fitPanels() {
+  for (const view of panels.keys()) fitPanelText(view);
 }
 
 export function renderPanels() {
@@ -28,7 +56,12 @@ export function renderPanels() {
   if (!state.figures || !state.info) return;
   const views = state.page.views();
   const t0 = performance.now();
-  for (const [view, render] of panels) if (views.includes(view)) render();
+  for (const [view, render] of panels) {
+    if (views.includes(view)) {
+      render();
+      fitPanelText(view);
+    }
+  }
   note('panels', performance.now() - t0);
 }
 
@@ -59,6 +92,7 @@ export function resetCritical() {
 export function showCritical(lane) {
   $('critical-lane').value = String(lane);
   renderCritical();
+  fitPanelText('critical');
   markDirty('critical');
 }
 
@@ -164,6 +198,10 @@ registerPanel('reparam', renderReparam);
 
 export function bindPanels(commands) {
   local.commands = commands;
+  // A frame that changes size refits the panels' text. The figures are watched, not the texts:
+  // an embed's grid fixes a figure's size, while a text's own size changes with every fit.
+  const ro = new ResizeObserver(() => fitPanels());
+  for (const text of document.querySelectorAll('#plots .panel-text')) ro.observe(text.closest('figure'));
   $('inspect').onclick = () => { if (state.info) local.commands.inspect(Number($('critical-lane').value) || 0); };
   $('escape-button').onclick = () => {
     if (!state.info) return;

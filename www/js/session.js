@@ -122,6 +122,15 @@ export function scheduleLoad() {
   }, LOAD_DEBOUNCE_MS);
 }
 
+// Reloads at once when the scenario or the flows changed (the embed API's `set`), playing on if
+// the run was playing; whether a load was sent.
+export function loadIfChanged() {
+  if (loadKey() === state.loadedKey) return false;
+  state.resumeAfterLoad = state.running ? 'play' : null;
+  sendLoad();
+  return loadKey() === state.loadedKey;
+}
+
 // Reloads at once (a clicked point), playing on if the run was playing.
 export function reload() {
   state.resumeAfterLoad = state.running ? 'play' : null;
@@ -188,7 +197,7 @@ function onLoaded() {
   const resume = state.resumeAfterLoad;
   state.resumeAfterLoad = null;
   if (resume) post({ type: resume });
-  else if (state.firstLoad && page.autoplay()) play();
+  else if (state.firstLoad && page.autoplay()) autoPlay();
   state.firstLoad = false;
 }
 
@@ -205,6 +214,7 @@ function onFrame(f) {
   setState(state.running ? 'running' : s > 0 ? 'paused' : 'ready');
   updateButtons();
   markDirty();
+  emit('frame', f);
 }
 
 // A lane that comes to rest or escapes is inspected by the worker (critical submanifold at θ*):
@@ -259,6 +269,39 @@ export function step() {
 
 export function reset() {
   if (state.info) post({ type: 'reset' });
+}
+
+// ---------------------------------------------------------------- holds (embeds)
+
+// Plays unless something holds the run (autoplay, the deck's slide:start, the embed API's play):
+// then it plays once every hold is released.
+export function autoPlay() {
+  if (state.holds.size) {
+    state.resumeWanted = true;
+    return;
+  }
+  if (!state.running) play();
+}
+
+// The run may not play by itself for `reason` (the deck left the slide, the frame went off
+// screen, the tab was hidden): a playing run pauses and will resume where it was.
+export function hold(reason) {
+  if (state.holds.has(reason)) return;
+  state.holds.add(reason);
+  if (state.running || state.resumeAfterLoad === 'play') {
+    state.resumeWanted = true;
+    state.resumeAfterLoad = null;
+    pause();
+  }
+}
+
+// `reason` no longer holds the run; the last release resumes a run that a hold paused.
+export function release(reason) {
+  if (!state.holds.delete(reason)) return;
+  if (state.holds.size === 0 && state.resumeWanted) {
+    state.resumeWanted = false;
+    if (!state.running) play();
+  }
 }
 
 export function togglePlay() {

@@ -39,6 +39,11 @@ export const state = {
   selectedClass: 0,
   /** The presets of the wasm module: [{ name, summary }]. */
   presets: [],
+  /** Why the run may not play by itself now (session.js `hold`): 'slide' (the deck left the
+   * slide), 'viewport' (the frame is off screen), 'hidden' (the tab is hidden). */
+  holds: new Set(),
+  /** Whether the run plays again once every hold is released (it was playing, or asked to). */
+  resumeWanted: false,
 };
 
 // Figures for the end-to-end tests and the curious: time to the first loaded scenario, the drawing
@@ -50,8 +55,9 @@ export function note(what, ms) {
 }
 
 // What happened, for modules that must react without being called by name (lower modules never
-// import higher ones): 'loaded' (the worker has a scenario; detail: info) and 'notable-critical'
-// (the worker found a rest point worth showing; detail: the report).
+// import higher ones): 'loaded' (the worker has a scenario; detail: info), 'frame' (a frame was
+// shown; detail: the frame) and 'notable-critical' (the worker found a rest point worth showing;
+// detail: the report).
 export const events = new EventTarget();
 export const emit = (type, detail) => events.dispatchEvent(new CustomEvent(type, { detail }));
 export const on = (type, f) => events.addEventListener(type, (e) => f(e.detail));
