@@ -310,3 +310,277 @@ fn escapes_are_marked_on_the_cost_figure() {
         "no escape marker drawn"
     );
 }
+
+// ---------------------------------------------------------------- every view in any frame
+
+/// A text of an SVG as drawn: its box in device pixels.
+#[derive(Debug, Clone)]
+struct TextBox {
+    text: String,
+    x: [f64; 2],
+    y: [f64; 2],
+}
+
+/// The value of `name="…"` in an SVG tag's attributes.
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(" {name}=\"");
+    let at = tag.find(&key)? + key.len();
+    let end = tag[at..].find('"')?;
+    Some(&tag[at..at + end])
+}
+
+/// Every `<text>` of an SVG written by plotters, with its box as the page's canvas draws it: at
+/// 1.24 times the SVG's `font-size` (plotters' canvas backend), as wide as `plot::text_em` says,
+/// with the anchors (`text-anchor`, `dy`) and quarter-turn rotations applied. Left-anchored texts
+/// are left out: they sit inside the plot (legend entries, which plotters lays out from its own
+/// text measure, natively a rough guess and on the page the browser's exact one; labels at data
+/// points). What remains are tick labels, axis descriptions and captions.
+fn text_boxes(svg: &str) -> Vec<TextBox> {
+    let mut out = vec![];
+    let mut rest = svg;
+    while let Some(at) = rest.find("<text") {
+        rest = &rest[at..];
+        let close = rest.find('>').expect("tag end");
+        let tag = &rest[..close];
+        let end = rest.find("</text>").expect("text end");
+        let text = rest[close + 1..end]
+            .trim()
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+            .replace("&quot;", "\"");
+        rest = &rest[end..];
+        let num = |k: &str| attr(tag, k).and_then(|v| v.parse::<f64>().ok());
+        let (x, y) = (num("x").unwrap(), num("y").unwrap());
+        if attr(tag, "text-anchor") == Some("start") {
+            continue;
+        }
+        let size = num("font-size").unwrap() * 1.24;
+        let w = pullback::plot::text_em(&text) * size;
+        let x0 = match attr(tag, "text-anchor") {
+            Some("middle") => -w / 2.0,
+            Some("end") => -w,
+            _ => 0.0,
+        };
+        let y0 = match attr(tag, "dy") {
+            Some("0.76em") => 0.0,
+            Some("0.5ex") => -size / 2.0,
+            _ => -size,
+        };
+        let corners = [(x0, y0), (x0 + w, y0), (x0, y0 + size), (x0 + w, y0 + size)];
+        let turn = attr(tag, "transform").map_or(0, |t| {
+            if t.starts_with("rotate(90") {
+                90
+            } else if t.starts_with("rotate(270") {
+                270
+            } else if t.starts_with("rotate(180") {
+                180
+            } else {
+                0
+            }
+        });
+        let rot = |(dx, dy): (f64, f64)| match turn {
+            90 => (-dy, dx),
+            180 => (-dx, -dy),
+            270 => (dy, -dx),
+            _ => (dx, dy),
+        };
+        let pts: Vec<(f64, f64)> = corners.iter().map(|&c| rot(c)).collect();
+        let span = |f: fn(&(f64, f64)) -> f64| {
+            let v: Vec<f64> = pts.iter().map(f).collect();
+            [
+                v.iter().copied().fold(f64::INFINITY, f64::min),
+                v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            ]
+        };
+        let (bx, by) = (span(|p| p.0), span(|p| p.1));
+        out.push(TextBox {
+            text,
+            x: [x + bx[0], x + bx[1]],
+            y: [y + by[0], y + by[1]],
+        });
+    }
+    out
+}
+
+/// What is wrong with the texts of one drawing of `w × h` device pixels: a text off the canvas,
+/// or two texts on top of each other (more than half a pixel each way).
+fn text_problems(svg: &str, w: f64, h: f64) -> Vec<String> {
+    let boxes = text_boxes(svg);
+    let mut problems = vec![];
+    for b in &boxes {
+        if b.x[0] < -0.5 || b.y[0] < -0.5 || b.x[1] > w + 0.5 || b.y[1] > h + 0.5 {
+            problems.push(format!(
+                "{:?} at x {:.0}…{:.0}, y {:.0}…{:.0} leaves the {w}×{h} canvas",
+                b.text, b.x[0], b.x[1], b.y[0], b.y[1]
+            ));
+        }
+    }
+    for (i, a) in boxes.iter().enumerate() {
+        for b in &boxes[i + 1..] {
+            let ox = a.x[1].min(b.x[1]) - a.x[0].max(b.x[0]);
+            let oy = a.y[1].min(b.y[1]) - a.y[0].max(b.y[0]);
+            if ox > 0.5 && oy > 0.5 {
+                problems.push(format!("{:?} overlaps {:?}", a.text, b.text));
+            }
+        }
+    }
+    problems
+}
+
+/// Feeds every kind of reply into the board (the panels' too).
+fn feed_all(board: &mut Board, replies: Vec<Reply>) {
+    for r in replies {
+        match r.msg {
+            FromWorker::Loaded { info, .. } => board.load(info, &r.bulk).unwrap(),
+            FromWorker::Frame { frame, .. } => {
+                board.apply(&frame, &r.bulk).unwrap();
+            }
+            FromWorker::Critical { report, .. } => {
+                board.apply_critical(report, &r.bulk).unwrap();
+            }
+            FromWorker::Construction { report, .. } => {
+                board.apply_construction(report, &r.bulk).unwrap();
+            }
+            FromWorker::Family { family, .. } => {
+                board.apply_family(family, &r.bulk).unwrap();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A board after `requests` (JSON messages to the host) and running every lane to its end.
+fn board_after(preset: &str, flows: serde_json::Value, requests: &[serde_json::Value]) -> Board {
+    let (mut host, mut board) = (Host::new(), Board::new());
+    let mut sc = common::preset(preset);
+    sc.escape.auto = false;
+    let load = json!({"id": 1, "type": "load", "scenario": sc.to_json(), "flows": flows});
+    feed_all(&mut board, host.handle(load, 0.0));
+    let mut id = 10;
+    let mut send = |host: &mut Host, board: &mut Board, mut m: serde_json::Value| {
+        id += 1;
+        m["id"] = json!(id);
+        feed_all(board, host.handle(m, 0.0));
+    };
+    for r in requests.iter().filter(|r| r["type"] != "critical") {
+        send(&mut host, &mut board, r.clone());
+    }
+    send(&mut host, &mut board, json!({"type": "run_until"}));
+    let mut t = 0.0;
+    let mut clock = move || {
+        t += 1.0;
+        t
+    };
+    while host.wants_tick() {
+        let r = host.tick(&mut clock);
+        feed_all(&mut board, r);
+    }
+    // The critical panel describes a rest point: asked for once the lanes have ended.
+    for r in requests.iter().filter(|r| r["type"] == "critical") {
+        send(&mut host, &mut board, r.clone());
+    }
+    board
+}
+
+#[test]
+fn every_view_keeps_its_text_on_the_canvas_and_apart_at_every_embed_size() {
+    let over = || {
+        board_after(
+            "over-smooth",
+            json!([{"kind": "adapted"}, {"kind": "standard"}]),
+            &[
+                json!({"type": "heatmap", "lane": 0, "size": 24}),
+                json!({"type": "family", "alphas": [0, 0.25, 0.5, 0.75, 1]}),
+            ],
+        )
+    };
+    let mut boards = vec![
+        (
+            over(),
+            vec![
+                View::Cost,
+                View::Outputs,
+                View::Spectrum,
+                View::Boundary,
+                View::Collapse,
+                View::Singular,
+                View::Reparam,
+                View::Homotopy,
+            ],
+        ),
+        (
+            board_after(
+                "softplus-trapped",
+                json!([{"kind": "standard"}]),
+                &[json!({"type": "critical", "lane": 0, "size": 21})],
+            ),
+            vec![View::Critical, View::Singular, View::Cost],
+        ),
+        (
+            board_after(
+                "non-approximability",
+                json!([{"kind": "adapted"}, {"kind": "gd", "h": 0.5}]),
+                &[json!({"type": "construct"})],
+            ),
+            vec![View::Construct, View::Collapse],
+        ),
+    ];
+    // Canvas sizes (CSS pixels) an embed gives a view: the smallest cell of a shared frame, a
+    // panel's figure beside its text, then one view alone in frames of 640×360, 960×540,
+    // 1280×720 and 1920×1080 (less the play bar and the caption).
+    let sizes = [
+        (320.0, 180.0),
+        (380.0, 300.0),
+        (628.0, 306.0),
+        (948.0, 486.0),
+        (1268.0, 666.0),
+        (1908.0, 1026.0),
+    ];
+    let mut problems = vec![];
+    let mut checked = 0;
+    for (board, views) in &mut boards {
+        for &view in views.iter() {
+            for &(w, h) in &sizes {
+                for scale in [1.0, 2.0] {
+                    let (pw, ph) = ((w * scale) as u32, (h * scale) as u32);
+                    let mut out = String::new();
+                    {
+                        let area = SVGBackend::with_string(&mut out, (pw, ph)).into_drawing_area();
+                        board.draw(view, &area, &Look::scaled(scale)).unwrap();
+                    }
+                    let texts = text_boxes(&out).len();
+                    assert!(texts >= 4, "{view:?} at {w}×{h}: only {texts} texts");
+                    checked += 1;
+                    for p in text_problems(&out, pw as f64, ph as f64) {
+                        problems.push(format!("{view:?} at {w}×{h} CSS px, scale {scale}: {p}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= 13 * sizes.len() * 2);
+    assert!(
+        problems.is_empty(),
+        "{} problems, e.g.\n{}",
+        problems.len(),
+        problems[..problems.len().min(80)].join("\n")
+    );
+}
+
+#[test]
+fn text_and_marks_grow_with_the_canvas_within_bounds() {
+    // The reference size draws at zoom 1 (the CLI's SVGs do not change), a phone-sized cell at
+    // the smallest zoom, a full-screen canvas at the largest; the same size at another device
+    // pixel ratio has the same zoom.
+    let at = |w: u32, h: u32, scale: f64| Look::scaled(scale).fit_size(w, h).zoom;
+    assert_eq!(at(640, 400, 1.0), 1.0);
+    assert_eq!(at(1280, 800, 2.0), 1.0);
+    assert_eq!(at(200, 120, 1.0), Look::MIN_ZOOM);
+    assert_eq!(at(3840, 2160, 1.0), Look::MAX_ZOOM);
+    let mid = at(960, 600, 1.0);
+    assert!((mid - 1.5f64.sqrt()).abs() < 1e-12, "{mid}");
+    // Fitting is idempotent: a figure drawn by another one fits again to the same look.
+    let once = Look::scaled(2.0).fit_size(900, 500);
+    assert_eq!(once.fit_size(900, 500), once);
+}

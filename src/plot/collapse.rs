@@ -4,7 +4,7 @@
 //! like `e^{−s/N}`, so the variances fall like `e^{−2s/N}` and the distances like `e^{−s/N}`:
 //! those reference rates are drawn (grey) on the adapted flow's panel.
 
-use super::{err, log_range, Geom, Look};
+use super::{err, fit_caption, fit_descs, log_range, Geom, Look};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -51,6 +51,7 @@ pub fn draw<DB: DrawingBackend>(
     fig: &CollapseFigure,
     look: &Look,
 ) -> crate::Result<Vec<Geom>> {
+    let look = &look.fit(area);
     area.fill(&WHITE).map_err(err)?;
     let curves = || {
         fig.panels
@@ -77,26 +78,35 @@ pub fn draw<DB: DrawingBackend>(
             None => continue,
         };
         let small = count > 1;
+        let (title, font) = fit_caption(look, &panel.title, cell.dim_in_pixel().0, 13.0);
         let mut chart = ChartBuilder::on(cell)
-            .caption(panel.title.as_str(), look.font(13.0))
+            .caption(title, font)
             .margin(look.px(if small { 6.0 } else { 10.0 }))
-            .margin_right(look.px(if small { 12.0 } else { 22.0 }))
-            .x_label_area_size(look.px(30.0))
-            .y_label_area_size(look.px(if small { 50.0 } else { 64.0 }))
+            .margin_right(look.px(22.0))
+            .x_label_area_size(look.px(36.0))
+            .y_label_area_size(look.px(64.0))
             .build_cartesian_2d(0.0..s_max, (lo..hi).log_scale())
             .map_err(err)?;
+        let (x_ticks, y_ticks) =
+            look.ticks(chart.plotting_area(), if small { (5, 5) } else { (10, 8) });
+        let y_options: &[&str] = if k % cols == 0 {
+            &[
+                "variance —, |mean − y| - -",
+                "var —, |mean − y| - -",
+                "var —, dist - -",
+            ]
+        } else {
+            &[]
+        };
+        let (x_desc, y_desc) = fit_descs(look, chart.plotting_area(), &["s"], y_options);
         chart
             .configure_mesh()
-            .x_desc("s")
-            .y_desc(if k % cols == 0 {
-                "variance —, |mean − y| - -"
-            } else {
-                ""
-            })
+            .x_desc(x_desc)
+            .y_desc(y_desc)
             .label_style(look.font(11.0))
             .axis_desc_style(look.font(12.0))
-            .y_labels(if small { 5 } else { 8 })
-            .x_labels(if small { 5 } else { 10 })
+            .y_labels(y_ticks)
+            .x_labels(x_ticks)
             // Several panels redraw while running: fewer minor grid lines keep each draw cheap.
             .max_light_lines(if small { 1 } else { 4 })
             .y_label_formatter(&|v| format!("{v:.0e}"))

@@ -1,7 +1,7 @@
 //! Cost against flow time on a log scale: one curve per flow, the theory line `C(0)e^{−2s/N}`
 //! dashed, and markers at the predicted (2.41) and measured stopping times.
 
-use super::{err, log_range, Geom, Look, PlotResult, Series};
+use super::{err, log_range, Geom, Look, PlotResult, Series, fit_descs};
 use crate::run::event::EventKind;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -42,6 +42,7 @@ pub fn draw_with<DB: DrawingBackend>(
     fig: &CostFigure,
     look: &Look,
 ) -> crate::Result<Geom> {
+    let look = &look.fit(area);
     area.fill(&WHITE).map_err(err)?;
     let s_max = fig
         .curves
@@ -80,17 +81,21 @@ pub fn draw_with<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(area)
         .margin(look.px(10.0))
         .margin_right(look.px(22.0))
-        .x_label_area_size(look.px(36.0))
+        .x_label_area_size(look.px(40.0))
         .y_label_area_size(look.px(64.0))
         .build_cartesian_2d(0.0..s_max, (lo..hi).log_scale())
         .map_err(err)?;
+    let (x_ticks, y_ticks) = look.ticks(chart.plotting_area(), (10, 8));
+    let compact = look.compact(chart.plotting_area());
+    let (x_desc, y_desc) = fit_descs(look, chart.plotting_area(), &["s"], &["cost C", "C"]);
     chart
         .configure_mesh()
-        .x_desc("s")
-        .y_desc("cost C")
+        .x_desc(x_desc)
+        .y_desc(y_desc)
         .label_style(look.font(12.0))
         .axis_desc_style(look.font(13.0))
-        .y_labels(8)
+        .x_labels(x_ticks)
+        .y_labels(y_ticks)
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
@@ -134,7 +139,11 @@ pub fn draw_with<DB: DrawingBackend>(
                     c.stroke_width(lw1),
                 ))
                 .map_err(err)?
-                .label("predicted stop (N/2)log(C0/ε)")
+                .label(if compact {
+                    "predicted stop"
+                } else {
+                    "predicted stop (N/2)log(C0/ε)"
+                })
                 .legend(move |(x, y)| {
                     PathElement::new(
                         vec![(x + leg / 2, y - leg / 3), (x + leg / 2, y + leg / 3)],

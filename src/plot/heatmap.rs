@@ -2,7 +2,7 @@
 //! target `y_c` is nearest to the output, pale where two targets are nearly equally near), with
 //! the data points on top.
 
-use super::{class_color, draw_class_points, err, Geom, Look};
+use super::{class_color, draw_class_points, err, fit_caption, fit_descs, Geom, Look};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -77,23 +77,34 @@ pub fn draw<DB: DrawingBackend>(
     fig: &HeatmapFigure,
     look: &Look,
 ) -> crate::Result<Geom> {
+    let look = &look.fit(area);
     area.fill(&WHITE).map_err(err)?;
     let [x0, x1, y0, y1] = fig.bounds;
     let mut builder = ChartBuilder::on(area);
     builder
         .margin(look.px(10.0))
         .margin_right(look.px(22.0))
-        .x_label_area_size(look.px(36.0))
-        .y_label_area_size(look.px(48.0));
+        .x_label_area_size(look.px(40.0))
+        .y_label_area_size(look.px(56.0));
     if !fig.title.is_empty() {
-        builder.caption(fig.title.as_str(), look.font(13.0));
+        let (title, font) = fit_caption(look, &fig.title, area.dim_in_pixel().0, 13.0);
+        builder.caption(title, font);
     }
     let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?;
+    let (x_ticks, y_ticks) = look.ticks(chart.plotting_area(), (10, 10));
+    let (x_desc, y_desc) = fit_descs(
+        look,
+        chart.plotting_area(),
+        &["input 1", "x1"],
+        &["input 2", "x2"],
+    );
     chart
         .configure_mesh()
+        .x_labels(x_ticks)
+        .y_labels(y_ticks)
         .disable_mesh()
-        .x_desc("input 1")
-        .y_desc("input 2")
+        .x_desc(x_desc)
+        .y_desc(y_desc)
         .label_style(look.font(12.0))
         .axis_desc_style(look.font(13.0))
         .draw()

@@ -3,7 +3,9 @@
 //! cut) and the next layer's cut `nᵀx = c` dashed; the last stage is the output layer, where the
 //! collapse points land on the targets `y_c`.
 
-use super::{class_color, draw_class_points, draw_targets, err, Geom, Look};
+use super::{
+    class_color, draw_class_points, draw_targets, err, fit_caption, fit_descs, Geom, Look,
+};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -61,6 +63,7 @@ pub fn draw<DB: DrawingBackend>(
     fig: &LayersFigure,
     look: &Look,
 ) -> crate::Result<Geom> {
+    let look = &look.fit(area);
     area.fill(&WHITE).map_err(err)?;
     let [x0, x1, y0, y1] = fig.bounds;
     let (x0, x1, y0, y1) = if x1 > x0 && y1 > y0 {
@@ -72,16 +75,26 @@ pub fn draw<DB: DrawingBackend>(
     builder
         .margin(look.px(10.0))
         .margin_right(look.px(22.0))
-        .x_label_area_size(look.px(36.0))
-        .y_label_area_size(look.px(48.0));
+        .x_label_area_size(look.px(40.0))
+        .y_label_area_size(look.px(56.0));
     if !fig.title.is_empty() {
-        builder.caption(fig.title.as_str(), look.font(13.0));
+        let (title, font) = fit_caption(look, &fig.title, area.dim_in_pixel().0, 13.0);
+        builder.caption(title, font);
     }
     let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?;
+    let (x_ticks, y_ticks) = look.ticks(chart.plotting_area(), (10, 10));
+    let (x_desc, y_desc) = fit_descs(
+        look,
+        chart.plotting_area(),
+        &[fig.x_desc.as_str()],
+        &[fig.y_desc.as_str()],
+    );
     chart
         .configure_mesh()
-        .x_desc(fig.x_desc.as_str())
-        .y_desc(fig.y_desc.as_str())
+        .x_labels(x_ticks)
+        .y_labels(y_ticks)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
         .label_style(look.font(12.0))
         .axis_desc_style(look.font(13.0))
         .light_line_style(RGBColor(240, 240, 240))

@@ -65,11 +65,13 @@ pub(crate) fn log_range(ys: impl Iterator<Item = f64>) -> (f64, f64) {
         hi = hi.max(y);
     }
     if !lo.is_finite() || hi <= 0.0 {
-        return (1e-3, 1.0);
+        return (8e-4, 1.2);
     }
+    // Ends off the powers of ten: a tick label at the very bottom would meet the labels of the
+    // axis below it.
     if hi / lo < 10.0 {
         let mid = (hi * lo).sqrt();
-        return (mid / 10.0, mid * 10.0);
+        return (mid / 12.0, mid * 12.0);
     }
     // Beyond 60 decades a log axis says nothing more, and drawing its mesh gets slow.
     let lo = lo.max(hi * 1e-60);
@@ -107,22 +109,42 @@ pub fn class_color(c: usize) -> RGBColor {
     CLASS_COLORS[c % CLASS_COLORS.len()]
 }
 
-/// How big to draw: `scale` multiplies every length and font size, so that a canvas with
-/// `devicePixelRatio` 2 gets crisp lines of the same apparent size.
+/// How big to draw, decided in one place for every figure: `scale` (device pixels per CSS pixel)
+/// keeps lines and text the same apparent size on any screen, and `zoom` makes text, marks and
+/// margins follow the canvas, so that one figure reads well from a 300-pixel cell of an embed to
+/// a full-screen frame on a projector. Figures take a [`Look::fit`] of the look they are given and
+/// ask it how many ticks their axes can carry ([`Look::ticks`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Look {
     /// Device pixels per CSS pixel.
     pub scale: f64,
+    /// Size of text, marks and margins relative to a figure of [`Look::REFERENCE`] CSS pixels.
+    pub zoom: f64,
 }
 
 impl Default for Look {
     fn default() -> Self {
-        Look { scale: 1.0 }
+        Look {
+            scale: 1.0,
+            zoom: 1.0,
+        }
     }
 }
 
 impl Look {
-    /// A look with `scale` clamped to `[0.5, 4]` (NaN gives 1).
+    /// The canvas size (CSS pixels) at which `zoom` is 1: the page's figures and the CLI's SVGs.
+    pub const REFERENCE: (f64, f64) = (640.0, 400.0);
+    /// Smallest zoom: 12-pixel labels stay at least 9.6 pixels high.
+    pub const MIN_ZOOM: f64 = 0.8;
+    /// Largest zoom: text on a full-screen figure stays in proportion to the figure.
+    pub const MAX_ZOOM: f64 = 1.5;
+    /// Least room (zoomed CSS pixels) per tick label along x: the widest labels (`0.0125`,
+    /// `1.2e-5`) and a gap.
+    pub const X_TICK_PX: f64 = 80.0;
+    /// Least room (zoomed CSS pixels) per tick label along y: one line of text and a gap.
+    pub const Y_TICK_PX: f64 = 30.0;
+
+    /// A look with `scale` clamped to `[0.5, 4]` (NaN gives 1) and zoom 1.
     pub fn scaled(scale: f64) -> Look {
         Look {
             scale: if scale.is_finite() {
@@ -130,27 +152,167 @@ impl Look {
             } else {
                 1.0
             },
+            zoom: 1.0,
         }
     }
 
-    /// `v` CSS pixels in device pixels.
+    /// The look for a canvas of `width × height` device pixels: `zoom` is the square root of the
+    /// canvas's size against [`Look::REFERENCE`] (the smaller of the two ratios), clamped to
+    /// `[MIN_ZOOM, MAX_ZOOM]`: text grows and shrinks more slowly than the canvas. Depends on the
+    /// size alone, so fitting twice gives the same look.
+    pub fn fit_size(&self, width: u32, height: u32) -> Look {
+        let (w, h) = (width as f64 / self.scale, height as f64 / self.scale);
+        let ratio = (w / Self::REFERENCE.0).min(h / Self::REFERENCE.1);
+        let zoom = if ratio.is_finite() && ratio > 0.0 {
+            ratio.sqrt().clamp(Self::MIN_ZOOM, Self::MAX_ZOOM)
+        } else {
+            1.0
+        };
+        Look {
+            scale: self.scale,
+            zoom,
+        }
+    }
+
+    /// [`Look::fit_size`] for the whole of `area`.
+    pub fn fit<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Look {
+        let (w, h) = area.dim_in_pixel();
+        self.fit_size(w, h)
+    }
+
+    /// Device pixels per zoomed CSS pixel.
+    fn k(&self) -> f64 {
+        self.scale * self.zoom
+    }
+
+    /// `v` zoomed CSS pixels in device pixels.
     pub fn px(&self, v: f64) -> i32 {
-        (v * self.scale).round() as i32
+        (v * self.k()).round() as i32
     }
 
-    /// `v` CSS pixels in device pixels, unsigned (radii, stroke widths), at least 1.
+    /// `v` zoomed CSS pixels in device pixels, unsigned (radii, stroke widths), at least 1.
     pub fn upx(&self, v: f64) -> u32 {
-        (v * self.scale).round().max(1.0) as u32
+        (v * self.k()).round().max(1.0) as u32
     }
 
-    /// The sans-serif font at `size` CSS pixels.
+    /// The sans-serif font at `size` zoomed CSS pixels.
     pub fn font(&self, size: f64) -> FontDesc<'static> {
         FontDesc::new(
             plotters::style::FontFamily::SansSerif,
-            size * self.scale,
+            size * self.k(),
             plotters::style::FontStyle::Normal,
         )
     }
+
+    /// How many tick labels the axes of a chart whose plotting area is `plot` can carry without
+    /// touching: one per [`Look::X_TICK_PX`] across and [`Look::Y_TICK_PX`] up, at least 2, at most
+    /// the figure's own wish `most` (x, y).
+    pub fn ticks<DB: DrawingBackend, CT: plotters::coord::CoordTranslate>(
+        &self,
+        plot: &DrawingArea<DB, CT>,
+        most: (usize, usize),
+    ) -> (usize, usize) {
+        let (w, h) = plot.dim_in_pixel();
+        let fit = |len: u32, per: f64, most: usize| {
+            ((len as f64 / self.k() / per).floor() as usize).clamp(2, most.max(2))
+        };
+        (
+            fit(w, Self::X_TICK_PX, most.0),
+            fit(h, Self::Y_TICK_PX, most.1),
+        )
+    }
+
+    /// Whether a plotting area is too small for long legend entries (under 320 × 180 zoomed CSS
+    /// pixels): figures then shorten them.
+    pub fn compact<DB: DrawingBackend, CT: plotters::coord::CoordTranslate>(
+        &self,
+        plot: &DrawingArea<DB, CT>,
+    ) -> bool {
+        let (w, h) = plot.dim_in_pixel();
+        (w as f64) < 320.0 * self.k() || (h as f64) < 180.0 * self.k()
+    }
+}
+
+/// The advance of `text` in ems of a sans-serif font, from per-character widths a little wider
+/// than DejaVu Sans (the widest common default sans-serif): digits 0.64, `.` and `,` 0.32, `-` and
+/// space 0.36, narrow letters 0.3, capitals and wide letters 0.8, everything else 0.62. Text judged
+/// to fit by this measure fits on screen.
+pub fn text_em(text: &str) -> f64 {
+    text.chars()
+        .map(|c| match c {
+            '0'..='9' => 0.64,
+            '.' | ',' | ':' | ';' | '\'' | '|' | '(' | ')' => 0.36,
+            '-' | ' ' | '−' => 0.4,
+            'i' | 'j' | 'l' | 't' | 'f' | 'r' | 'I' => 0.4,
+            'm' | 'w' | 'M' | 'W' | '—' => 1.0,
+            c if c.is_uppercase() => 0.8,
+            _ => 0.62,
+        })
+        .sum()
+}
+
+/// The first of `options` whose width at `size` zoomed CSS pixels fits `room` device pixels, or
+/// an empty text when none does (an axis too short for any description goes without).
+pub(crate) fn fit_label<'a>(look: &Look, options: &[&'a str], room: u32, size: f64) -> &'a str {
+    let room = room as f64 / look.k();
+    options
+        .iter()
+        .find(|t| text_em(t) * size <= room)
+        .copied()
+        .unwrap_or("")
+}
+
+/// `area` split into an upper chart and a lower panel of `share` of the height, but never less
+/// than the lower panel needs for its own axis (100 zoomed CSS pixels, or half the area).
+pub(crate) fn split_lower<DB: DrawingBackend>(
+    look: &Look,
+    area: &DrawingArea<DB, Shift>,
+    share: f64,
+) -> (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>) {
+    let h = area.dim_in_pixel().1 as f64;
+    let lower = (share * h).max((100.0 * look.k()).min(0.5 * h));
+    area.split_vertically((h - lower).round() as u32)
+}
+
+/// The axis descriptions (13-pixel text) that fit a chart whose plotting area is `plot`: the
+/// first of `x` that fits its width, the first of `y` that fits its height.
+pub(crate) fn fit_descs<'a, DB: DrawingBackend, CT: plotters::coord::CoordTranslate>(
+    look: &Look,
+    plot: &DrawingArea<DB, CT>,
+    x: &[&'a str],
+    y: &[&'a str],
+) -> (&'a str, &'a str) {
+    let (w, h) = plot.dim_in_pixel();
+    (fit_label(look, x, w, 13.0), fit_label(look, y, h, 13.0))
+}
+
+/// A caption that fits `width` device pixels: the text at `size` zoomed CSS pixels, or smaller
+/// (down to 9) when it is too long, or cut with an ellipsis when even that is too long.
+pub(crate) fn fit_caption(
+    look: &Look,
+    text: &str,
+    width: u32,
+    size: f64,
+) -> (String, FontDesc<'static>) {
+    // Captions are centred between the charts' margins (10 left, 22 right): the room either side
+    // of the centre is the narrower half.
+    let room = width as f64 / look.k() - 16.0;
+    let fitting = room / text_em(text).max(0.5);
+    if fitting >= size {
+        return (text.to_string(), look.font(size));
+    }
+    if fitting >= 9.0 {
+        return (text.to_string(), look.font(fitting.floor()));
+    }
+    let mut cut = String::new();
+    for c in text.chars() {
+        cut.push(c);
+        if (text_em(&cut) + 0.62) * 9.0 > room {
+            cut.pop();
+            break;
+        }
+    }
+    (format!("{}…", cut.trim_end()), look.font(9.0))
 }
 
 /// Where a chart's plotting area lies on its canvas and what it shows there, so that a pixel
@@ -296,18 +458,27 @@ pub(crate) fn draw_rank_panel<DB: DrawingBackend>(
         .fold(full_rank as f64, f64::max)
         * 1.15
         + 1.0;
+    // The axis starts a little below 0, so that the label 0 sits 8 pixels above the axis of s and
+    // clears its labels.
+    let (top, bottom) = (look.px(2.0), look.px(10.0) + look.px(40.0));
+    let plot_h = (area.dim_in_pixel().1 as f64 - (top + bottom) as f64).max(1.0);
+    let lift = (look.px(8.0) as f64 / plot_h).min(0.5);
+    let r_lo = -r_hi * lift / (1.0 - lift);
     let mut rank = ChartBuilder::on(area)
         .margin(look.px(10.0))
         .margin_right(look.px(22.0))
         .margin_top(look.px(2.0))
-        .x_label_area_size(look.px(34.0))
+        .x_label_area_size(look.px(40.0))
         .y_label_area_size(look.px(64.0))
-        .build_cartesian_2d(0.0..s_max, 0.0..r_hi)
+        .build_cartesian_2d(0.0..s_max, r_lo..r_hi)
         .map_err(err)?;
+    let (x_ticks, y_ticks) = look.ticks(rank.plotting_area(), (10, 4));
+    let (x_desc, y_desc) = fit_descs(look, rank.plotting_area(), &["s"], &["rank D", "rank"]);
     rank.configure_mesh()
-        .x_desc("s")
-        .y_desc("rank D")
-        .y_labels(4)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_labels(x_ticks)
+        .y_labels(y_ticks)
         .label_style(look.font(12.0))
         .axis_desc_style(look.font(13.0))
         .y_label_formatter(&|v| format!("{v:.0}"))

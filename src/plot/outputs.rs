@@ -2,7 +2,7 @@
 //! adapted flow the trails are straight segments (Thm 2.1); under the standard flow the NTK
 //! `DDᵀ` bends them.
 
-use super::{draw_targets, err, lin_range, Geom, Look};
+use super::{draw_targets, err, fit_descs, lin_range, Geom, Look};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -38,6 +38,7 @@ pub fn draw<DB: DrawingBackend>(
     fig: &OutputsFigure,
     look: &Look,
 ) -> crate::Result<Geom> {
+    let look = &look.fit(area);
     area.fill(&WHITE).map_err(err)?;
     let xs = fig
         .trails
@@ -54,14 +55,23 @@ pub fn draw<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(area)
         .margin(look.px(10.0))
         .margin_right(look.px(22.0))
-        .x_label_area_size(look.px(36.0))
-        .y_label_area_size(look.px(48.0))
+        .x_label_area_size(look.px(40.0))
+        .y_label_area_size(look.px(56.0))
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
+    let (x_ticks, y_ticks) = look.ticks(chart.plotting_area(), (10, 10));
+    let (x_desc, y_desc) = fit_descs(
+        look,
+        chart.plotting_area(),
+        &[fig.x_desc.as_str()],
+        &[fig.y_desc.as_str()],
+    );
     chart
         .configure_mesh()
-        .x_desc(fig.x_desc.as_str())
-        .y_desc(fig.y_desc.as_str())
+        .x_labels(x_ticks)
+        .y_labels(y_ticks)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
         .label_style(look.font(12.0))
         .axis_desc_style(look.font(13.0))
         .light_line_style(RGBColor(238, 238, 238))

@@ -3,7 +3,7 @@
 //! dashed in grey; below, the relative distance of `x̲(t)` from that interpolation on a log
 //! scale. The full-rank adapted flow runs exactly on the straight lines.
 
-use super::{err, lin_range, log_range, Geom, Look};
+use super::{err, fit_descs, lin_range, log_range, split_lower, Geom, Look};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -39,9 +39,9 @@ pub fn draw<DB: DrawingBackend>(
     fig: &ReparamFigure,
     look: &Look,
 ) -> crate::Result<Geom> {
+    let look = &look.fit(area);
     area.fill(&WHITE).map_err(err)?;
-    let (_, h) = area.dim_in_pixel();
-    let (top, bottom) = area.split_vertically((h as f64 * 0.62) as u32);
+    let (top, bottom) = split_lower(look, area, 0.38);
     let ys = fig
         .lanes
         .iter()
@@ -52,13 +52,24 @@ pub fn draw<DB: DrawingBackend>(
         .margin(look.px(10.0))
         .margin_right(look.px(22.0))
         .margin_bottom(look.px(2.0))
-        .x_label_area_size(look.px(20.0))
-        .y_label_area_size(look.px(56.0))
+        .x_label_area_size(look.px(6.0))
+        .y_label_area_size(look.px(64.0))
         .build_cartesian_2d(0.0..1.0, y0..y1)
         .map_err(err)?;
+    let (_, y_ticks) = look.ticks(chart.plotting_area(), (10, 10));
+    let short = fig.y_desc.replace("output coordinate", "output");
+    let (_, y_desc) = fit_descs(
+        look,
+        chart.plotting_area(),
+        &[],
+        &[fig.y_desc.as_str(), short.as_str()],
+    );
+    // t is labelled on the panel below, which shares the axis.
     chart
         .configure_mesh()
-        .y_desc(fig.y_desc.as_str())
+        .y_desc(y_desc)
+        .x_labels(0)
+        .y_labels(y_ticks)
         .label_style(look.font(12.0))
         .axis_desc_style(look.font(13.0))
         .light_line_style(RGBColor(238, 238, 238))
@@ -110,14 +121,22 @@ pub fn draw<DB: DrawingBackend>(
         .margin(look.px(10.0))
         .margin_right(look.px(22.0))
         .margin_top(look.px(2.0))
-        .x_label_area_size(look.px(34.0))
-        .y_label_area_size(look.px(56.0))
+        .x_label_area_size(look.px(40.0))
+        .y_label_area_size(look.px(64.0))
         .build_cartesian_2d(0.0..1.0, (lo..hi).log_scale())
         .map_err(err)?;
+    let (x_ticks, y_ticks) = look.ticks(dev.plotting_area(), (10, 4));
+    let (x_desc, y_desc) = fit_descs(
+        look,
+        dev.plotting_area(),
+        &["t = 1 − e^(−s/N)", "t"],
+        &["off the line", "off line"],
+    );
     dev.configure_mesh()
-        .x_desc("t = 1 − e^(−s/N)")
-        .y_desc("off the line")
-        .y_labels(4)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_labels(x_ticks)
+        .y_labels(y_ticks)
         .label_style(look.font(12.0))
         .axis_desc_style(look.font(13.0))
         .y_label_formatter(&|v| format!("{v:.0e}"))

@@ -2,7 +2,7 @@
 //! rank threshold `rank_rtol` dashed (values below it count as zero, so a curve that crosses it
 //! is a rank drop), `rank D` below, and escapes as dotted vertical lines.
 
-use super::{draw_rank_panel, err, Geom, Look};
+use super::{draw_rank_panel, err, fit_caption, fit_descs, split_lower, Geom, Look};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -53,6 +53,7 @@ pub fn draw<DB: DrawingBackend>(
     fig: &SingularFigure,
     look: &Look,
 ) -> crate::Result<Geom> {
+    let look = &look.fit(area);
     area.fill(&WHITE).map_err(err)?;
     let s_max = fig
         .rank
@@ -60,28 +61,32 @@ pub fn draw<DB: DrawingBackend>(
         .map(|p| p.0)
         .fold(fig.s_max, f64::max)
         .max(1e-9);
-    let (_, h) = area.dim_in_pixel();
-    let (top, bottom) = area.split_vertically((h as f64 * 0.7) as u32);
+    let (top, bottom) = split_lower(look, area, 0.3);
     let (lo, hi) = fig.y_range();
     let mut builder = ChartBuilder::on(&top);
     builder
         .margin(look.px(10.0))
         .margin_right(look.px(22.0))
         .margin_bottom(look.px(2.0))
-        .x_label_area_size(look.px(20.0))
+        .x_label_area_size(look.px(6.0))
         .y_label_area_size(look.px(64.0));
     if !fig.title.is_empty() {
-        builder.caption(fig.title.as_str(), look.font(13.0));
+        let (title, font) = fit_caption(look, &fig.title, top.dim_in_pixel().0, 13.0);
+        builder.caption(title, font);
     }
     let mut chart = builder
         .build_cartesian_2d(0.0..s_max, (lo..hi).log_scale())
         .map_err(err)?;
+    let (_, y_ticks) = look.ticks(chart.plotting_area(), (10, 8));
+    let (_, y_desc) = fit_descs(look, chart.plotting_area(), &[], &["σi / σmax", "σi/σmax"]);
+    // s is labelled on the rank panel below, which shares the axis.
     chart
         .configure_mesh()
-        .y_desc("σi / σmax")
+        .y_desc(y_desc)
         .label_style(look.font(12.0))
         .axis_desc_style(look.font(13.0))
-        .y_labels(8)
+        .x_labels(0)
+        .y_labels(y_ticks)
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .light_line_style(RGBColor(238, 238, 238))
         .draw()

@@ -3,7 +3,7 @@
 //! tangent one. Cells below `C(θ*)` are blue, above it vermillion, white at `C(θ*)`; the escape
 //! step is an arrow from `θ*` (open circle) to `θ₀'` (filled triangle).
 
-use super::{err, Geom, Look, PALETTE};
+use super::{err, fit_caption, fit_descs, Geom, Look, PALETTE};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -80,6 +80,7 @@ pub fn draw<DB: DrawingBackend>(
     fig: &SliceFigure,
     look: &Look,
 ) -> crate::Result<Geom> {
+    let look = &look.fit(area);
     area.fill(&WHITE).map_err(err)?;
     let n = fig.size;
     let half = if fig.half > 0.0 { fig.half } else { 1.0 };
@@ -94,17 +95,27 @@ pub fn draw<DB: DrawingBackend>(
     builder
         .margin(look.px(10.0))
         .margin_right(look.px(22.0))
-        .x_label_area_size(look.px(36.0))
-        .y_label_area_size(look.px(52.0));
+        .x_label_area_size(look.px(40.0))
+        .y_label_area_size(look.px(60.0));
     if !fig.title.is_empty() {
-        builder.caption(fig.title.as_str(), look.font(13.0));
+        let (title, font) = fit_caption(look, &fig.title, area.dim_in_pixel().0, 13.0);
+        builder.caption(title, font);
     }
     let mut chart = builder.build_cartesian_2d(-r..r, -r..r).map_err(err)?;
+    let (x_ticks, y_ticks) = look.ticks(chart.plotting_area(), (10, 10));
+    let (x_desc, y_desc) = fit_descs(
+        look,
+        chart.plotting_area(),
+        &[fig.x_desc.as_str()],
+        &[fig.y_desc.as_str()],
+    );
     chart
         .configure_mesh()
+        .x_labels(x_ticks)
+        .y_labels(y_ticks)
         .disable_mesh()
-        .x_desc(fig.x_desc.as_str())
-        .y_desc(fig.y_desc.as_str())
+        .x_desc(x_desc)
+        .y_desc(y_desc)
         .label_style(look.font(12.0))
         .axis_desc_style(look.font(13.0))
         .draw()

@@ -1,7 +1,7 @@
 //! The spectrum of `D` over `s`: `λ_min(DDᵀ)` and the trapping ratio `ρ = |Dᵀ∇ₓC|/|∇ₓC|`
 //! (Prop 3.1) on a log scale above, `rank D` below, one colour per flow.
 
-use super::{draw_rank_panel, err, log_range, Geom, Look};
+use super::{draw_rank_panel, err, fit_descs, log_range, split_lower, Geom, Look};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -39,6 +39,7 @@ pub fn draw<DB: DrawingBackend>(
     fig: &SpectrumFigure,
     look: &Look,
 ) -> crate::Result<Geom> {
+    let look = &look.fit(area);
     area.fill(&WHITE).map_err(err)?;
     let s_max = fig
         .lanes
@@ -46,8 +47,7 @@ pub fn draw<DB: DrawingBackend>(
         .flat_map(|l| l.rank.iter().map(|p| p.0))
         .fold(fig.s_max, f64::max)
         .max(1e-9);
-    let (_, h) = area.dim_in_pixel();
-    let (top, bottom) = area.split_vertically((h as f64 * 0.68) as u32);
+    let (top, bottom) = split_lower(look, area, 0.32);
     let (lo, hi) = log_range(
         fig.lanes
             .iter()
@@ -57,16 +57,25 @@ pub fn draw<DB: DrawingBackend>(
         .margin(look.px(10.0))
         .margin_right(look.px(22.0))
         .margin_bottom(look.px(2.0))
-        .x_label_area_size(look.px(20.0))
+        .x_label_area_size(look.px(6.0))
         .y_label_area_size(look.px(64.0))
         .build_cartesian_2d(0.0..s_max, (lo..hi).log_scale())
         .map_err(err)?;
+    let (_, y_ticks) = look.ticks(chart.plotting_area(), (10, 8));
+    let (_, y_desc) = fit_descs(
+        look,
+        chart.plotting_area(),
+        &[],
+        &["λmin(DDᵀ) —, ρ - -", "λmin —, ρ - -", "λmin, ρ"],
+    );
+    // s is labelled on the rank panel below, which shares the axis.
     chart
         .configure_mesh()
-        .y_desc("λmin(DDᵀ) —, ρ - -")
+        .y_desc(y_desc)
         .label_style(look.font(12.0))
         .axis_desc_style(look.font(13.0))
-        .y_labels(8)
+        .x_labels(0)
+        .y_labels(y_ticks)
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .light_line_style(RGBColor(238, 238, 238))
         .draw()
