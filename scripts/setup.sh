@@ -70,7 +70,8 @@ if [ "$(readlink .tools/bin/safaridriver 2>/dev/null)" != /usr/bin/WebKitWebDriv
 fi
 
 # Every devDependency of package.json installed at its pinned version (playwright-core, binaryen,
-# puppeteer-core, selenium-webdriver); none of them downloads a browser or a driver.
+# puppeteer-core, selenium-webdriver, reveal.js for the example deck); none of them downloads a
+# browser or a driver.
 npm_missing=$(node -e '
   const fs = require("fs");
   const want = require("./package.json").devDependencies;

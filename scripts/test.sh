@@ -51,6 +51,10 @@ if [ -d tests/e2e ]; then
   node tests/e2e/run.mjs
   step "smoke test in Chromium, Firefox ESR and WebKitGTK (figures in test-artifacts/engines.json)"
   node tests/e2e/smoke.mjs
+  step "end-to-end tests of embeds: the embed API, every view in four frame sizes, print, phones, sub-paths"
+  node tests/e2e/embed.mjs
+  step "end-to-end test of the example deck (examples/slides/, reveal.js)"
+  node tests/e2e/slides.mjs
 fi
 if [ -f bench.html ]; then
   # Figures, not pass/fail on speed: the native table, then the bench page in the browser worker
