@@ -138,9 +138,9 @@ impl Look {
     pub const MIN_ZOOM: f64 = 0.8;
     /// Largest zoom: text on a full-screen figure stays in proportion to the figure.
     pub const MAX_ZOOM: f64 = 1.5;
-    /// Least room (zoomed CSS pixels) per tick label along x: the widest labels (`0.0125`,
-    /// `1.2e-5`) and a gap.
-    pub const X_TICK_PX: f64 = 80.0;
+    /// Least room (zoomed CSS pixels) per tick label along x: a wide label (`120.0`, `0.125`)
+    /// and a gap.
+    pub const X_TICK_PX: f64 = 64.0;
     /// Least room (zoomed CSS pixels) per tick label along y: one line of text and a gap.
     pub const Y_TICK_PX: f64 = 30.0;
 

@@ -39,6 +39,8 @@ const local = {
   // Messages that arrived before the first scenario loaded, handled in order once it has.
   queue: [],
   lastState: 0,
+  // A 'state' event held back by the rate limit, sent when the limit allows.
+  stateTimer: null,
   lastPageState: '',
   // Whether some lane was running in the previous frame: 'ended' fires on the edge.
   anyRunning: false,
@@ -236,11 +238,20 @@ function onFrame() {
   const anyRunning = state.lanes.some((l) => l.status === 'running');
   if (local.anyRunning && !anyRunning) emitEvent('ended');
   local.anyRunning = anyRunning;
-  const now = performance.now();
-  if (now - local.lastState >= STATE_EVERY_MS) {
-    local.lastState = now;
+  sendState();
+}
+
+// A 'state' event now, or as soon as STATE_EVERY_MS allows: the last state is never dropped.
+function sendState() {
+  if (local.stateTimer !== null) return;
+  const wait = STATE_EVERY_MS - (performance.now() - local.lastState);
+  const send = () => {
+    local.stateTimer = null;
+    local.lastState = performance.now();
     emitEvent('state');
-  }
+  };
+  if (wait <= 0) send();
+  else local.stateTimer = setTimeout(send, wait);
 }
 
 function onPageState() {
@@ -248,6 +259,8 @@ function onPageState() {
   if (s === local.lastPageState) return;
   local.lastPageState = s;
   if (!local.ready) return;
+  clearTimeout(local.stateTimer);
+  local.stateTimer = null;
   local.lastState = performance.now();
   emitEvent('state');
 }

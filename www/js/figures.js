@@ -73,6 +73,10 @@ export function layoutEmbedGrid() {
   }
   $('plots').style.setProperty('--cols', String(cols));
   $('plots').style.setProperty('--rows', String(Math.ceil(n / cols)));
+  // The page's own text follows big frames as the figures' does (src/plot: Look::fit), from a
+  // 1280×720 frame on, at most 1.5 times.
+  const zoom = Math.min(1.5, Math.max(1, Math.sqrt(Math.min(window.innerWidth / 1280, window.innerHeight / 720))));
+  document.body.style.setProperty('--ui-zoom', zoom.toFixed(3));
 }
 
 // How much the frames around this page scale it on screen: a deck scales its slides with a CSS
@@ -106,6 +110,8 @@ export function figureRatio(view) {
 function sizeCanvas(c, box = null) {
   const entry = registry.get(c.closest('figure[data-view]').dataset.view);
   const r = c.getBoundingClientRect();
+  // A canvas that is not laid out (hidden, or replaced by its print image) keeps its pixels.
+  if (r.width === 0 || r.height === 0) return;
   const zoom = frameScale();
   let w;
   let h;
@@ -135,8 +141,9 @@ const resizeAll = () => { for (const { canvas } of registry.values()) sizeCanvas
 
 // Printing (the page, or a deck that frames it) shows a static image of each figure's current
 // state in place of its canvas: some engines print canvases blank, and a figure that was off
-// screen may not have been drawn yet. The images exist from beforeprint (or the print media
-// query turning on) to afterprint; style.css shows them only in print.
+// screen had not been drawn (the draw loop skips those), so every shown figure is brought up to
+// date first. The images exist from beforeprint (or the print media query turning on) to
+// afterprint; style.css shows them only in print.
 export function swapInPrintImages() {
   if (!state.figures || !state.page) return;
   for (const view of state.page.views()) {
@@ -155,8 +162,11 @@ export function swapInPrintImages() {
     const r = canvas.getBoundingClientRect();
     img.style.width = `${r.width}px`;
     img.style.aspectRatio = `${canvas.width} / ${canvas.height}`;
+    // The image replaces the canvas once it has loaded (images load asynchronously, and a print
+    // that starts at once, like a PDF made by the browser itself, would catch it empty); until
+    // then the canvas, drawn just now, prints.
+    img.onload = () => { if (img.isConnected) figure.classList.add('printed'); };
     img.src = canvas.toDataURL('image/png');
-    figure.classList.add('printed');
   }
 }
 
