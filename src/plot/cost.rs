@@ -1,7 +1,7 @@
 //! Cost against flow time on a log scale: one curve per flow, the theory line `C(0)e^{−2s/N}`
 //! dashed, and markers at the predicted (2.41) and measured stopping times.
 
-use super::{err, log_range, Geom, Look, PlotResult, Series, fit_descs};
+use super::{err, fit_descs, log_range, Geom, Look, PlotResult, Series};
 use crate::run::event::EventKind;
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -112,7 +112,7 @@ function settingsOf(args) {
 // ---------------------------------------------------------------- the methods
 
 // Applies URL-hash keys on a copy of the settings, through the same parser as the hash (wasm
-// `Page.set`, src/share.rs); all or nothing. Resolves once the worker has the new scenario.
+// `Page.set`, src/app/share.rs); all or nothing. Resolves once the worker has the new scenario.
 function set(args) {
   const pairs = settingsOf(args);
   const next = state.page.copy();
