@@ -2,7 +2,7 @@
 // The smoke test in every browser engine (Chromium, Firefox ESR, WebKitGTK; see engines.mjs): on the
 // built dist/ served on 127.0.0.1, the default page becomes interactive, plays, and the adapted
 // flow's cost falls in both the readout and the flows table; a broken hash shows the banner naming
-// the key; no console error. Prints per engine the load time to interactive and the adapted flow's
+// the key; the embed API answers getState from a framing page; no console error. Prints per engine the load time to interactive and the adapted flow's
 // steps/s on the default preset (figures, not asserted) and writes them to
 // test-artifacts/engines.json. Exits 1 if any check failed in any engine.
 //
@@ -137,10 +137,27 @@ async function smoke(name) {
       const text = await p.evaluate(() => document.querySelector('[data-testid=error-banner]').textContent);
       assert(/\bN:/.test(text) && /abc/.test(text), `banner: ${text}`);
     });
-    // TODO(embed API, issue 13 item 1): once the page answers postMessage, add the check here:
-    // post {pullback: 1, id, method: 'getState'} to the page and expect {pullback: 1, id, result}
-    // with result.flows[0].name === 'adapted'. Not written yet because the API does not exist;
-    // the helper who builds it adds the check (no check that passes without the API).
+    await check('the embed API: a framed page answers getState over postMessage', async () => {
+      // The page frames itself in embed mode, waits for the frame's 'ready' event and asks it.
+      const p = await open('#preset=borderline&flows=adapted&view=cost');
+      await p.waitFor(stateIs, ['ready'], 'body[data-state=ready]', 60000);
+      const a = await p.evaluate((src) => new Promise((resolve, reject) => {
+        const f = document.createElement('iframe');
+        f.width = '640';
+        f.height = '360';
+        f.src = src;
+        const timer = setTimeout(() => reject(new Error('no answer to getState within 25 s')), 25000);
+        addEventListener('message', (e) => {
+          const m = e.data;
+          if (e.source !== f.contentWindow || !m || m.pullback !== 1) return;
+          if (m.event === 'ready') f.contentWindow.postMessage({ pullback: 1, id: 'smoke', method: 'getState' }, '*');
+          else if (m.id === 'smoke') { clearTimeout(timer); resolve(m); }
+        });
+        document.body.prepend(f);
+      }), `${base}#preset=borderline&flows=adapted&view=cost&embed=1`);
+      assert(a && a.result && a.result.state === 'ready' && a.result.s === 0, `answer: ${JSON.stringify(a)}`);
+      assert(a.result.flows.length === 1 && a.result.flows[0].name === 'adapted' && a.result.flows[0].cost > 0, `flows: ${JSON.stringify(a.result.flows)}`);
+    });
     await check('no console errors', async () => {
       await closeCurrent();
       assert(errors.length === 0, errors.join(' | '));
