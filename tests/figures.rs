@@ -570,16 +570,23 @@ fn every_view_keeps_its_text_on_the_canvas_and_apart_at_every_embed_size() {
 
 #[test]
 fn text_and_marks_grow_with_the_canvas_within_bounds() {
-    // The reference size draws at zoom 1 (the CLI's SVGs do not change), a phone-sized cell at
-    // the smallest zoom, a full-screen canvas at the largest; the same size at another device
-    // pixel ratio has the same zoom.
+    // Within Look::NATIVE of the reference size the figures draw as designed (the CLI's SVGs and
+    // the page's usual plots do not change), a phone-sized cell at the smallest zoom, a
+    // full-screen canvas at the largest; the same size at another device pixel ratio has the same
+    // zoom, and the zoom is continuous where it leaves the band.
     let at = |w: u32, h: u32, scale: f64| Look::scaled(scale).fit_size(w, h).zoom;
     assert_eq!(at(640, 400, 1.0), 1.0);
     assert_eq!(at(1280, 800, 2.0), 1.0);
+    assert_eq!(at(480, 300, 1.0), 1.0);
     assert_eq!(at(200, 120, 1.0), Look::MIN_ZOOM);
     assert_eq!(at(3840, 2160, 1.0), Look::MAX_ZOOM);
-    let mid = at(960, 600, 1.0);
-    assert!((mid - 1.5f64.sqrt()).abs() < 1e-12, "{mid}");
+    let (lo, hi) = Look::NATIVE;
+    let big = at(1600, 1000, 1.0);
+    assert!((big - (2.5 / hi).sqrt()).abs() < 1e-12, "{big}");
+    let small = at(384, 240, 1.0);
+    assert!((small - (0.6 / lo).sqrt()).abs() < 1e-12, "{small}");
+    let edge = at((640.0 * hi) as u32 + 1, (400.0 * hi) as u32 + 1, 1.0);
+    assert!(edge > 1.0 && edge < 1.01, "{edge}");
     // Fitting is idempotent: a figure drawn by another one fits again to the same look.
     let once = Look::scaled(2.0).fit_size(900, 500);
     assert_eq!(once.fit_size(900, 500), once);

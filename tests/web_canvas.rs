@@ -528,8 +528,9 @@ fn the_layer_view_steps_through_the_stages_of_the_construction() {
                 "stage {l}: class {} not at its apex",
                 cut.class
             );
-            // The ring is 9 px out.
-            assert!(dark_near(&px, at[0] + 9.0, at[1], 1));
+            // The ring is 9 px out, give or take 2: plotters floors the centre to a whole pixel
+            // (pixel_of does not) and the canvas strokes the 2 px ring between pixel edges.
+            assert!(dark_near(&px, at[0] + 9.0, at[1], 2));
         }
         // A class not yet collapsed still shows its points where the stage puts them.
         if l < 3 {

@@ -134,6 +134,9 @@ impl Default for Look {
 impl Look {
     /// The canvas size (CSS pixels) at which `zoom` is 1: the page's figures and the CLI's SVGs.
     pub const REFERENCE: (f64, f64) = (640.0, 400.0);
+    /// Sizes (against [`Look::REFERENCE`]) at which figures draw as designed: from an embed's
+    /// 640×360 frame to a 1280×720 window's plot.
+    pub const NATIVE: (f64, f64) = (0.7, 1.3);
     /// Smallest zoom: 12-pixel labels stay at least 9.6 pixels high.
     pub const MIN_ZOOM: f64 = 0.8;
     /// Largest zoom: text on a full-screen figure stays in proportion to the figure.
@@ -156,15 +159,21 @@ impl Look {
         }
     }
 
-    /// The look for a canvas of `width × height` device pixels: `zoom` is the square root of the
-    /// canvas's size against [`Look::REFERENCE`] (the smaller of the two ratios), clamped to
-    /// `[MIN_ZOOM, MAX_ZOOM]`: text grows and shrinks more slowly than the canvas. Depends on the
-    /// size alone, so fitting twice gives the same look.
+    /// The look for a canvas of `width × height` device pixels. `r` is the canvas's size against
+    /// [`Look::REFERENCE`] (the smaller of the two ratios); within [`Look::NATIVE`] the figures
+    /// draw at their designed sizes (zoom 1), beyond it `zoom` follows the square root of how far
+    /// `r` lies outside (text grows and shrinks more slowly than the canvas), clamped to
+    /// `[MIN_ZOOM, MAX_ZOOM]`. Depends on the size alone, so fitting twice gives the same look.
     pub fn fit_size(&self, width: u32, height: u32) -> Look {
         let (w, h) = (width as f64 / self.scale, height as f64 / self.scale);
-        let ratio = (w / Self::REFERENCE.0).min(h / Self::REFERENCE.1);
-        let zoom = if ratio.is_finite() && ratio > 0.0 {
-            ratio.sqrt().clamp(Self::MIN_ZOOM, Self::MAX_ZOOM)
+        let r = (w / Self::REFERENCE.0).min(h / Self::REFERENCE.1);
+        let (lo, hi) = Self::NATIVE;
+        let zoom = if !r.is_finite() || r <= 0.0 {
+            1.0
+        } else if r < lo {
+            (r / lo).sqrt().max(Self::MIN_ZOOM)
+        } else if r > hi {
+            (r / hi).sqrt().min(Self::MAX_ZOOM)
         } else {
             1.0
         };
