@@ -112,7 +112,11 @@ try {
   const bad = path.join(artifacts, 'not-a-bench.json');
   fs.writeFileSync(bad, '{"format": "pullback-trace"}');
   await page.setInputFiles('[data-testid=bench-native]', bad);
-  const badText = await page.textContent('[data-testid=bench-status]');
+  // The page reads the file asynchronously (File.text()): wait for its answer rather than race it.
+  const badText = await page.waitForFunction(() => {
+    const t = document.querySelector('[data-testid=bench-status]').textContent;
+    return /not-a-bench\.json/.test(t) ? t : null;
+  }, null, { timeout: 5000 }).then((h) => h.jsonValue()).catch(() => page.textContent('[data-testid=bench-status]'));
   check(/not-a-bench\.json: format: expected/.test(badText), `a wrong native file says: ${badText}`);
   for (const p of watch.problems()) check(false, p);
 } catch (e) {
