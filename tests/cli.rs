@@ -110,13 +110,13 @@ fn escape_flag_and_rank_formula_in_the_summary() {
     let out = pullback(&["run", "softplus-trapped", "--escape=0"]);
     assert!(out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("end point: rank_loss_equilibrium"), "{err}");
+    assert!(err.contains("end point: rank_loss_rest"), "{err}");
     assert!(!err.contains("escape —"), "{err}");
     let out = pullback(&["run", "softplus-trapped", "--escape=2"]);
     assert!(out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
-        err.contains("escape — escaped along the normal bundle"),
+        err.contains("escape — escaped along the eigenvector of the Hessian"),
         "{err}"
     );
     assert!(err.contains("cost ratio after/before"), "{err}");

@@ -202,7 +202,8 @@ fn normals_are_independent_and_g_is_second_order_along_tangents() {
 #[test]
 fn escape_direction_has_the_predicted_second_order_decrease() {
     let (model, theta) = xor_equilibrium();
-    let (cm, outcome) = critical::attempt(&model, &theta, RTOL, &EscapeSpec::default()).unwrap();
+    let (cm, outcome) =
+        critical::attempt(&model, &theta, RTOL, None, &EscapeSpec::default()).unwrap();
     let lam = cm.min_rayleigh().unwrap();
     assert!(lam < 0.0, "min Rayleigh quotient {lam}");
     let v = cm.min_direction().unwrap();
@@ -233,7 +234,8 @@ fn escape_direction_has_the_predicted_second_order_decrease() {
     };
     assert!(step.cost_after < step.cost_before);
     assert_eq!(step.alphas, cm.alphas);
-    // θ₀' − θ* = Σ κ_α ∇_θ g_α (4.16): the κ reproduce the step through the normal vectors.
+    // κ (4.16) is the superposition Σ κ_α ∇_θ g_α closest to the step: the residual of the step
+    // after it is orthogonal to every normal vector.
     let combo = &cm.normals * nalgebra::DVector::from_column_slice(&step.kappa);
     let delta: Vec<f64> = step
         .theta_after()
@@ -241,8 +243,123 @@ fn escape_direction_has_the_predicted_second_order_decrease() {
         .zip(&step.theta_before)
         .map(|(a, b)| a - b)
         .collect();
-    assert!(rel(combo.as_slice(), &delta, step.step) < 1e-9);
+    let resid: Vec<f64> = delta.iter().zip(combo.iter()).map(|(a, b)| a - b).collect();
+    for j in 0..cm.normals.ncols() {
+        let n: Vec<f64> = cm.normals.column(j).iter().copied().collect();
+        assert!(
+            linalg::dot(&resid, &n).abs() <= 1e-9 * step.step * linalg::norm(&n),
+            "normal {j}"
+        );
+    }
     assert!((linalg::norm(&delta) - step.step).abs() < 1e-12 * step.step);
+}
+
+/// The exact Hessian at `θ`, diagonalized by nalgebra in the test: eigenvalues ascending and the
+/// eigenvector of the least one.
+fn dense_spectrum(model: &Model, theta: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let so = SecondOrder::new(model, theta).unwrap();
+    let h = so.hessian();
+    let h = (&h + h.transpose()) * 0.5;
+    let eig = nalgebra::SymmetricEigen::new(h);
+    let mut order: Vec<usize> = (0..eig.eigenvalues.len()).collect();
+    order.sort_by(|&a, &b| eig.eigenvalues[a].total_cmp(&eig.eigenvalues[b]));
+    let vals = order.iter().map(|&i| eig.eigenvalues[i]).collect();
+    let vec = eig.eigenvectors.column(order[0]).iter().copied().collect();
+    (vals, vec)
+}
+
+#[test]
+fn the_trapped_escape_goes_along_the_most_negative_direction_of_the_full_hessian() {
+    // softplus-trapped's rest point: C = 1/2, rank 3 < QN = 4, W₁ = 0.
+    let (model, theta) = xor_equilibrium();
+    let (vals, v_min) = dense_spectrum(&model, &theta);
+    let scale = vals.iter().fold(0.0f64, |m, l| m.max(l.abs()));
+    let (_, out) = critical::attempt(&model, &theta, RTOL, None, &EscapeSpec::default()).unwrap();
+    let Escape::Escaped(step) = out else {
+        panic!("{out:?}")
+    };
+    let h = step
+        .hessian
+        .clone()
+        .expect("the escape reports the Hessian");
+    // λ_min of the full Hessian to 1e-8 relative, against the test's own eigensolve.
+    assert!(
+        (h.hessian_min_eig - vals[0]).abs() <= 1e-8 * vals[0].abs(),
+        "{} vs {}",
+        h.hessian_min_eig,
+        vals[0]
+    );
+    assert!(vals[0] < 0.0);
+    // dim ker H from the same tolerance, and the descent directions.
+    let tol = h.kernel_rtol * scale;
+    assert_eq!(
+        h.kernel_dim,
+        Some(vals.iter().filter(|l| l.abs() <= tol).count())
+    );
+    assert_eq!(
+        h.negative_dim,
+        Some(vals.iter().filter(|&&l| l < -tol).count())
+    );
+    assert!(
+        h.negative_dim.unwrap() >= 2,
+        "two descent directions: {vals:?}"
+    );
+    // The step's Rayleigh quotient within 0.1% of λ_min; its direction is the eigenvector.
+    assert!(
+        (step.rayleigh - vals[0]).abs() <= 1e-3 * vals[0].abs(),
+        "{} vs {}",
+        step.rayleigh,
+        vals[0]
+    );
+    assert!((linalg::dot(&step.direction, &v_min).abs() - 1.0).abs() < 1e-8);
+    // The paper's superposition on the normal bundle reaches less: a quotient above λ_min.
+    let normal = h.normal_rayleigh.unwrap();
+    assert!(
+        normal < 0.0 && normal > vals[0] + 1e-3 * vals[0].abs(),
+        "{normal}"
+    );
+    // Thm 4.2's constant rank fails here (rank 4 for any W₁ ≠ 0), and K − r ≠ dim ker H.
+    assert!(!h.constant_rank);
+    assert_ne!(Some(step.dimension), h.kernel_dim);
+    assert_eq!(h.verdict, critical::Verdict::NegativeCurvature);
+}
+
+#[test]
+fn no_escape_where_the_hessian_is_positive_semidefinite_or_the_point_moves() {
+    // A point that is not at rest: ∇_θC ≠ 0, so no second-order statement is made.
+    let (model, theta) = model_of(&common::preset("softplus-trapped"));
+    let (_, out) = critical::attempt(&model, &theta, RTOL, None, &EscapeSpec::default()).unwrap();
+    let Escape::NoEscape { at, reason } = out else {
+        panic!("{out:?}")
+    };
+    assert!(
+        at.hessian.is_none() && reason.starts_with("not a rest point"),
+        "{reason}"
+    );
+    assert_eq!(at.theta_before, theta);
+    // A strict local minimum: the linear net x = w·t + b on t = 0, 1, 2 with targets 0, 1, 0
+    // rests at its least-squares fit w = 0, b = 1/3 (rank D = K = 2 < QN = 3), where the Hessian
+    // is (1/N)DᵀD, positive definite.
+    let sc: Scenario = serde_json::from_str(
+        r#"{"data": {"kind": "custom", "inputs": [[0.0], [1.0], [2.0]], "labels": [0, 0, 0],
+             "targets": [[1.0]]},
+            "net": {"widths": [1, 1], "activation": "identity"}}"#,
+    )
+    .unwrap();
+    let (mut model, _) = model_of(&sc);
+    model.y = vec![0.0, 1.0, 0.0];
+    let theta = vec![0.0, 1.0 / 3.0];
+    let (vals, _) = dense_spectrum(&model, &theta);
+    assert!(vals[0] > 0.0);
+    let (_, out) = critical::attempt(&model, &theta, RTOL, None, &EscapeSpec::default()).unwrap();
+    let Escape::NoEscape { at, reason } = out else {
+        panic!("{out:?}")
+    };
+    let h = at.hessian.expect("at rest: the Hessian is reported");
+    assert_eq!(h.verdict, critical::Verdict::LocalMinimum, "{reason}");
+    assert!((h.hessian_min_eig - vals[0]).abs() <= 1e-8 * vals[0]);
+    assert_eq!(h.kernel_dim, Some(0));
+    assert_eq!(at.theta_before, theta);
 }
 
 #[test]
@@ -610,7 +727,7 @@ fn pivoted_qr_picks_independent_columns() {
 #[test]
 fn cost_slice_through_the_equilibrium_shows_the_escape() {
     let (model, theta) = xor_equilibrium();
-    let (_, out) = critical::attempt(&model, &theta, RTOL, &EscapeSpec::default()).unwrap();
+    let (_, out) = critical::attempt(&model, &theta, RTOL, None, &EscapeSpec::default()).unwrap();
     let Escape::Escaped(step) = out else {
         panic!("{out:?}")
     };
@@ -636,7 +753,7 @@ fn cost_slice_through_the_equilibrium_shows_the_escape() {
         .map(|k| theta[k] + sl.a[i] * sl.u[k] + sl.b[j] * sl.w[k])
         .collect();
     assert!((sl.cost[j * 31 + i] - model.cost(&th)).abs() < 1e-15);
-    // The default normal is the escape direction up to sign.
+    // The default horizontal direction is the escape direction up to sign.
     let sd = critical::normal_tangent_slice(&model, &theta, None, RTOL, 1.0, 5, 1).unwrap();
     assert!((linalg::dot(&sd.u, &step.direction).abs() - 1.0).abs() < 1e-9);
 }

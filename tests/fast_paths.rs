@@ -1,7 +1,7 @@
 //! The fast paths of issue 6 against the reference SVD path: the structured NTK equals `DDᵀ` from
 //! the dense Jacobian, backprop/forward-mode products equal `Dᵀu`/`Dv`, the Cholesky and
 //! normal-equation solves agree with `D⁺∇ₓC` where they run, and they hand over to the SVD where
-//! they must (rank loss, a larger rank tolerance, an engaged rank lock).
+//! they must (rank loss, a larger rank tolerance, a rank fixed by the rank policy).
 
 mod common;
 use nalgebra::{DMatrix, DVector};
@@ -9,7 +9,9 @@ use pullback::error::Error;
 use pullback::linalg::{max_rel_diff, norm};
 use pullback::math::data::Dataset;
 use pullback::math::fast::{Fallback, SolvePath, Solver};
-use pullback::math::flow::{eval_field, eval_field_capped, FieldStats, FlowSpec, Workspace};
+use pullback::math::flow::{
+    eval_field, eval_field_capped, FieldStats, FlowSpec, RankChoice, Workspace,
+};
 use pullback::math::model::Model;
 use pullback::math::net::{Activation, Forward, Mlp};
 use pullback::math::ntk::Derivs;
@@ -238,11 +240,18 @@ fn fallbacks_trigger_where_they_must_and_then_equal_the_svd_exactly() {
     let (model, theta) = scenario_model(S);
     let st = same(&model, &theta, 1e-5, &[Fallback::IllConditioned]);
     assert!(st.rank.unwrap() < model.qn());
-    // (c) An engaged rank lock: the capped field is defined by singular vectors.
+    // (c) A rank fixed by the rank policy: the capped field is defined by singular vectors.
     let mut ws = Workspace::with_solver(Solver::Auto);
     ws.forward(&model, &theta).unwrap();
     let mut v = vec![0.0; model.k()];
-    let st = eval_field_capped(&FlowSpec::Adapted, &mut ws, RTOL, Some(90), &mut v).unwrap();
+    let st = eval_field_capped(
+        &FlowSpec::Adapted,
+        &mut ws,
+        RTOL,
+        RankChoice::Fixed(90),
+        &mut v,
+    )
+    .unwrap();
     assert_eq!(ws.solve_info().fallback, Some(Fallback::RankLock));
     assert_eq!(st.rank, Some(90));
     // (d) Underparametrized with parameter redundancy: rank D = 111 < K = 114.

@@ -471,6 +471,7 @@ fn sample_with(classes: usize, sigmas: usize) -> Sample {
         s: 1.25,
         cost: 0.5,
         rank: 7,
+        rank_used: Some(6),
         sigma_max: 3.0,
         sigma_min: 0.125,
         lambda_min: 0.015625,

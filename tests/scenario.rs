@@ -253,7 +253,12 @@ fn a_trace_written_with_untyped_events_reads_into_the_typed_ones_and_back() {
         EventKind::RankChange {
             rank: 4,
             previous_rank: 3,
-            dae: false
+            dae: false,
+            rank_used: None,
+            reason: None,
+            band: vec![],
+            band_edges: None,
+            singularity: None,
         }
     );
     let EventKind::Escape(e) = k(3) else {

@@ -14,8 +14,8 @@ use pullback::run::session::Session;
 #[test]
 fn underparametrized_random_starts_rest_at_positive_perpendicular_cost() {
     // Random starts whose orbits keep rank D = K throughout (asserted below: no rank change).
-    // Other seeds drive a tanh unit into saturation, where D loses rank and the flow continues
-    // on the lower-rank DAE (see `RankLock` in src/math/flow.rs); Thm 5.1 does not speak about those.
+    // Other seeds drive a tanh unit into saturation, where D loses rank and the flow heads
+    // towards a singularity (see `RankPolicy` in src/math/flow.rs); Thm 5.1 does not speak about those.
     for seed in [2, 10, 13] {
         let mut sc = common::preset("under-stationary");
         sc.seed = seed;

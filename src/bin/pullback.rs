@@ -4,6 +4,7 @@
 //! field), 1 when a file cannot be read or written.
 
 use plotters::prelude::*;
+use pullback::math::diagnostics::Rest;
 use pullback::math::fast::Solver;
 use pullback::plot::cost::CostFigure;
 use pullback::run::bench::{self, BenchConfig, Probe};
@@ -95,6 +96,43 @@ impl From<Error> for Failure {
             Error::Io(m) => Failure::Io(m),
             other => Failure::Usage(other.to_string()),
         }
+    }
+}
+
+/// The summary's line about where the run ended: the rest class with the measurements it rests on.
+fn rest_line(trace: &pullback::run::scenario::Trace) -> String {
+    let f = &trace.final_state;
+    let full = trace.k.min(trace.q * trace.n);
+    let band = if f.band.is_empty() {
+        String::new()
+    } else {
+        let b: Vec<String> = f.band.iter().map(|v| format!("{v:.1e}")).collect();
+        format!(
+            "; σ/σ_max in the band ({:.0e}, {:.0e}]: {}",
+            trace.rank_rtol,
+            1e3 * trace.rank_rtol,
+            b.join(", ")
+        )
+    };
+    let (Some(rest), Some(r), Some(u), Some(p)) = (f.rest, f.rank, f.rank_used, f.proj_ratio)
+    else {
+        return match &f.note {
+            Some(n) => format!("end point: not classified ({n})"),
+            None => "end point: not classified".into(),
+        };
+    };
+    let test = format!(
+        "|𝒫∇ₓC|/|∇ₓC| = {p:.1e} at rank_used = {u} (numerical rank {r}, min(K, QN) = {full}){band}"
+    );
+    match rest {
+        Rest::GlobalMinimum => format!("end point: global_minimum (C = {:.3e})", f.cost),
+        Rest::RegularRest | Rest::RankLossRest => format!(
+            "end point: {} ({test}; C = (N/2)|𝒫^⊥∇ₓC|² to {:.0e})",
+            rest.name(),
+            f.identity_error.unwrap_or(0.0).max(1e-16)
+        ),
+        Rest::BlowUp => format!("end point: blow_up ({test})"),
+        Rest::Moving => format!("end point: moving, not at rest ({test}; a rest needs ≤ 1e-8)"),
     }
 }
 
@@ -292,13 +330,15 @@ fn run(args: &[String]) -> Result<(), Failure> {
             trace.flow,
             scenario.integrator.name()
         );
+        let f = &trace.final_state;
+        let ranks = match (f.rank, f.rank_used) {
+            (Some(r), Some(u)) if r == u => format!("rank D = {r}"),
+            (Some(r), Some(u)) => format!("rank D = {r}, rank used by the field {u}"),
+            _ => "rank D not tested".into(),
+        };
         eprintln!(
-            "  C(0) = {:.6e} → C = {:.6e} at s = {:.6} ({}), rank D = {}",
-            trace.initial_cost,
-            trace.final_state.cost,
-            trace.final_state.s,
-            trace.final_state.reason,
-            trace.samples.last().map_or(0, |s| s.rank)
+            "  C(0) = {:.6e} → C = {:.6e} at s = {:.6} ({}), {ranks}",
+            trace.initial_cost, f.cost, f.s, f.reason,
         );
         if let Some(r) = &trace.rank_formula {
             let verdict = if r.agrees { "agrees" } else { "differs" };
@@ -342,22 +382,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
                 ratios.join(", ")
             );
         }
-        if matches!(
-            trace.final_state.reason.as_str(),
-            "stationary" | "step_size" | "s_max"
-        ) {
-            if let Ok(d) = session.diagnose() {
-                eprintln!(
-                    "  end point: {} (rank D = {} of QN = {}, |𝒫∇ₓC| = {:.3e}, |∇ₓC| = {:.3e}, ρ = {:.3e})",
-                    d.kind.name(),
-                    d.rank,
-                    d.qn,
-                    d.proj_grad_norm,
-                    d.grad_x_norm,
-                    d.rho
-                );
-            }
-        }
+        eprintln!("  {}", rest_line(&trace));
     }
     if let Some(out) = &ra.out {
         std::fs::write(out, trace.to_json())

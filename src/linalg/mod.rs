@@ -11,6 +11,12 @@ use nalgebra::{DMatrix, DVector};
 /// Default relative rank tolerance on the singular values of `D`.
 pub const DEFAULT_RANK_RTOL: f64 = 1e-10;
 
+/// Factor between the two edges of the hysteresis band of rank decisions along an orbit: a
+/// singular value `σ_i ≤ rank_rtol·σ_max` never counts, one above `RANK_BAND·rank_rtol·σ_max`
+/// always does, and inside the band it counts as it did at the previous accepted point (see
+/// `math::flow::RankPolicy`).
+pub const RANK_BAND: f64 = 1e3;
+
 /// Number of `sigma` entries above `rtol · max(sigma)`.
 pub fn numerical_rank(sigma: &[f64], rtol: f64) -> usize {
     let max = sigma.iter().copied().fold(0.0, f64::max);

@@ -113,10 +113,33 @@ impl JacobianSvd {
         self.pinv_apply_rank(g, self.rank)
     }
 
-    /// `D_r⁺ g`: like [`Self::pinv_apply`] with only the `r` largest singular values kept
-    /// (`r` is clamped to the numerical rank).
+    /// Number of singular values that are exactly positive: the largest `r` that
+    /// [`Self::pinv_apply_rank`] and [`Self::project_output_rank`] accept.
+    pub fn positive(&self) -> usize {
+        self.sigma.iter().take_while(|&&s| s > 0.0).count()
+    }
+
+    /// `u_iᵀ g` for every left singular vector `u_i` (in the order of `sigma`): the coordinates
+    /// of `g ∈ R^{QN}` along the singular directions, which rank decisions weigh.
+    pub fn output_coordinates(&self, g: &[f64]) -> Vec<f64> {
+        (0..self.sigma.len())
+            .map(|i| {
+                self.output_vecs
+                    .column(i)
+                    .iter()
+                    .zip(g)
+                    .map(|(a, b)| a * b)
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// `D_r⁺ g`: like [`Self::pinv_apply`] with exactly the `r` largest singular values kept.
+    ///
+    /// The caller decides `r` (a rank policy may keep a singular value below the numerical
+    /// tolerance for the length of a step); it is clamped only to [`Self::positive`].
     pub fn pinv_apply_rank(&self, g: &[f64], r: usize) -> Vec<f64> {
-        let r = r.min(self.rank);
+        let r = r.min(self.positive());
         let mut coef = vec![0.0; r];
         for (i, c) in coef.iter_mut().enumerate() {
             let dot: f64 = self
@@ -143,9 +166,9 @@ impl JacobianSvd {
     }
 
     /// `𝒫_r g`: projection onto the span of the `r` leading left singular vectors (`r` clamped
-    /// to the numerical rank).
+    /// to the number of singular values).
     pub fn project_output_rank(&self, g: &[f64], r: usize) -> Vec<f64> {
-        project_onto(&self.output_vecs.columns(0, r.min(self.rank)), g)
+        project_onto(&self.output_vecs.columns(0, r.min(self.sigma.len())), g)
     }
 
     /// The projector `𝒫 ∈ R^{QN×QN}` onto `range D` (1.36), formed explicitly (for tests and plots).
@@ -189,11 +212,12 @@ impl JacobianSvd {
 pub struct OutputSpectrum {
     /// Singular values of `D`, descending (`min(QN, K)` of them).
     pub sigma: Vec<f64>,
-    /// Left singular vectors (in `R^{QN}`) of the numerically nonzero singular values; `None`
-    /// when `rank D = QN`, where `𝒫` is the identity.
+    /// The `used` leading left singular vectors (in `R^{QN}`); `None` when `used = QN`, where `𝒫`
+    /// is the identity.
     output_vecs: Option<DMatrix<f64>>,
     qn: usize,
     rank: usize,
+    used: usize,
 }
 
 impl OutputSpectrum {
@@ -208,15 +232,25 @@ impl OutputSpectrum {
     ///
     /// Errors: as [`JacobianSvd::new`].
     pub fn new(dt: &DMatrix<f64>, rtol: f64) -> Result<Self> {
+        Self::with_rank(dt, rtol, None)
+    }
+
+    /// Like [`Self::new`], with `𝒫` the projector on the `rank_used` leading left singular
+    /// vectors (the rank a flow used; `None`: the numerical rank), clamped to `min(QN, K)`.
+    ///
+    /// Errors: as [`JacobianSvd::new`].
+    pub fn with_rank(dt: &DMatrix<f64>, rtol: f64, rank_used: Option<usize>) -> Result<Self> {
         let (k, qn) = dt.shape();
         if qn == 0 || k < QR_FIRST * qn {
             let svd = JacobianSvd::new(dt, rtol)?;
             let rank = svd.rank();
+            let used = rank_used.unwrap_or(rank).min(svd.sigma.len());
             return Ok(OutputSpectrum {
-                output_vecs: Some(svd.output_vecs.columns(0, rank).into_owned()),
+                output_vecs: Some(svd.output_vecs.columns(0, used).into_owned()),
                 sigma: svd.sigma,
                 qn,
                 rank,
+                used,
             });
         }
         if let Some(i) = dt.iter().position(|v| !v.is_finite()) {
@@ -234,14 +268,15 @@ impl OutputSpectrum {
         let mut sigma: Vec<f64> = values.iter().copied().collect();
         sigma.sort_by(|a, b| b.total_cmp(a));
         let rank = numerical_rank(&sigma, rtol);
-        let output_vecs = if rank < qn {
+        let used = rank_used.unwrap_or(rank).min(sigma.len());
+        let output_vecs = if used < qn {
             let svd = r
                 .try_svd(false, true, f64::EPSILON, 100_000)
                 .ok_or_else(not_converged)?;
             let v_t = svd.v_t.expect("requested Vᵀ");
             let mut order: Vec<usize> = (0..qn).collect();
             order.sort_by(|&a, &b| svd.singular_values[b].total_cmp(&svd.singular_values[a]));
-            Some(DMatrix::from_fn(qn, rank, |row, c| v_t[(order[c], row)]))
+            Some(DMatrix::from_fn(qn, used, |row, c| v_t[(order[c], row)]))
         } else {
             None
         };
@@ -250,12 +285,18 @@ impl OutputSpectrum {
             output_vecs,
             qn,
             rank,
+            used,
         })
     }
 
     /// Numerical rank of `D`.
     pub fn rank(&self) -> usize {
         self.rank
+    }
+
+    /// The rank `𝒫` projects with (see [`Self::with_rank`]).
+    pub fn used(&self) -> usize {
+        self.used
     }
 
     /// `σ_max(D)` (0 for an empty matrix).
@@ -277,7 +318,8 @@ impl OutputSpectrum {
         }
     }
 
-    /// `𝒫 g`: orthogonal projection of `g ∈ R^{QN}` onto the numerical `range D`.
+    /// `𝒫 g`: orthogonal projection of `g ∈ R^{QN}` onto the span of the [`Self::used`] leading
+    /// left singular vectors (the numerical `range D` unless a rank was given).
     pub fn project_output(&self, g: &[f64]) -> Vec<f64> {
         match &self.output_vecs {
             Some(u) => project_onto(&u.columns(0, u.ncols()), g),

@@ -16,6 +16,11 @@ pub struct Sample {
     pub cost: f64,
     /// Numerical rank of `D` (relative tolerance `rank_rtol` of the trace).
     pub rank: usize,
+    /// The rank the flow's field used in the step containing this sample (see
+    /// [`crate::math::flow::RankPolicy`]); the numerical rank for flows without rank decisions.
+    /// `proj_grad_norm` and `perp_cost` are taken at this rank. (Absent in older traces.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank_used: Option<usize>,
     /// Largest singular value of `D`.
     pub sigma_max: f64,
     /// Smallest of the `min(QN, K)` singular values of `D`.
@@ -26,7 +31,7 @@ pub struct Sample {
     pub rho: f64,
     /// `|∇ₓC|`.
     pub grad_x_norm: f64,
-    /// `|𝒫∇ₓC|`, the part of the output gradient the adapted flow can follow.
+    /// `|𝒫∇ₓC|` at `rank_used`, the part of the output gradient the adapted flow can follow.
     pub proj_grad_norm: f64,
     /// `(N/2)|𝒫^⊥∇ₓC|²`: the cost the adapted flow cannot remove here (Thm 5.1, (5.7)).
     pub perp_cost: f64,
@@ -56,7 +61,8 @@ pub struct Keep {
     pub singular_values: bool,
 }
 
-/// Computes a [`Sample`] at `θ` (evaluating into `ws`).
+/// Computes a [`Sample`] at `θ` (evaluating into `ws`), with `𝒫` at `rank_used` (`None`: the
+/// numerical rank).
 ///
 /// Errors: non-finite outputs or a failed SVD.
 pub fn sample(
@@ -65,6 +71,7 @@ pub fn sample(
     theta: &[f64],
     s: f64,
     rank_rtol: f64,
+    rank_used: Option<usize>,
     keep: Keep,
 ) -> Result<Sample> {
     ws.evaluate(model, theta)?;
@@ -78,7 +85,7 @@ pub fn sample(
     let (class_spread, class_mean_distance) = neural_collapse(model, ws.outputs());
     let outputs = keep.outputs.then(|| ws.outputs().to_vec());
     let cost = ws.cost();
-    let svd = linalg::svd::OutputSpectrum::new(ws.dt(), rank_rtol)?;
+    let svd = linalg::svd::OutputSpectrum::with_rank(ws.dt(), rank_rtol, rank_used)?;
     let proj = svd.project_output(&grad_x);
     let perp: Vec<f64> = grad_x.iter().zip(&proj).map(|(g, p)| g - p).collect();
     let n = model.n() as f64;
@@ -86,6 +93,7 @@ pub fn sample(
         s,
         cost,
         rank: svd.rank(),
+        rank_used: Some(svd.used()),
         sigma_max: svd.sigma_max(),
         sigma_min: svd.sigma_min(),
         lambda_min: svd.lambda_min_ntk(),
@@ -159,4 +167,136 @@ pub fn predicted_stopping_time(n: usize, c0: f64, eps: f64) -> f64 {
     } else {
         0.5 * n as f64 * (c0 / eps).ln()
     }
+}
+
+/// Where a run ended, in the terms of the papers (the trace's `final.rest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rest {
+    /// `C ≤ GLOBAL_COST_RTOL·|y̲|²/(2N)`: the outputs are at their targets to rounding.
+    GlobalMinimum,
+    /// At rest with `rank_used = min(K, QN)`: `𝒫∇ₓC = 0` with full column rank (Thm 5.1, under).
+    RegularRest,
+    /// At rest with `rank_used < min(K, QN)`: a rest point of the DAE (4.5) (Lemma 3.2, Thm 4.2).
+    RankLossRest,
+    /// The field grew without bound as a singular value of `D` went to 0 (or the state stopped
+    /// being finite): the flow has no continuation there.
+    BlowUp,
+    /// Not at rest: ended by `s_max` (or `C ≤ ε`) while moving.
+    Moving,
+}
+
+impl Rest {
+    /// The snake_case name used in traces.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rest::GlobalMinimum => "global_minimum",
+            Rest::RegularRest => "regular_rest",
+            Rest::RankLossRest => "rank_loss_rest",
+            Rest::BlowUp => "blow_up",
+            Rest::Moving => "moving",
+        }
+    }
+
+    /// Whether the flow is at rest there (a global minimum or one of the two rest classes).
+    pub fn at_rest(self) -> bool {
+        matches!(
+            self,
+            Rest::GlobalMinimum | Rest::RegularRest | Rest::RankLossRest
+        )
+    }
+}
+
+/// `C ≤ GLOBAL_COST_RTOL·|y̲|²/(2N)` counts as a global minimum: outputs at their targets to
+/// about `1e-12` relative, the level of rounding in a forward pass.
+pub const GLOBAL_COST_RTOL: f64 = 1e-24;
+
+/// The rest test at one point, at the rank the field used there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestCheck {
+    /// Cost.
+    pub cost: f64,
+    /// Numerical rank of `D` (`σ_i > rank_rtol·σ_max`).
+    pub rank: usize,
+    /// The rank the field used (the numerical rank for flows without rank decisions).
+    pub rank_used: usize,
+    /// `min(K, QN)`.
+    pub full: usize,
+    /// `|∇ₓC|`.
+    pub grad_x_norm: f64,
+    /// `|𝒫∇ₓC|/|∇ₓC|` with `𝒫` the projector on the `rank_used` leading left singular vectors
+    /// (0 when `∇ₓC = 0`). A rest point needs `≤ REST_RTOL`.
+    pub proj_ratio: f64,
+    /// `|C − (N/2)|𝒫^⊥∇ₓC|²| / C` (0 when `C = 0`); `= proj_ratio²` up to rounding (Thm 5.1's
+    /// identity (5.7) holds exactly at rest).
+    pub identity_error: f64,
+    /// `σ_i/σ_max` of the singular values inside the band `(rank_rtol, RANK_BAND·rank_rtol]`.
+    pub band: Vec<f64>,
+    /// The class if the point is at rest ([`Rest::GlobalMinimum`], [`Rest::RegularRest`],
+    /// [`Rest::RankLossRest`]), else [`Rest::Moving`].
+    pub rest: Rest,
+}
+
+/// Tests whether `θ` is a rest point of the flow that used rank `rank_used` (`None`: the
+/// numerical rank), from the SVD of the exact `D`.
+///
+/// Errors: non-finite outputs, a failed SVD, [`crate::error::Error::TooLarge`] beyond the dense
+/// limit.
+pub fn rest_check(
+    model: &Model,
+    ws: &mut Workspace,
+    theta: &[f64],
+    rank_rtol: f64,
+    rank_used: Option<usize>,
+) -> Result<RestCheck> {
+    ws.evaluate(model, theta)?;
+    let g = ws.grad_x().to_vec();
+    let cost = ws.cost();
+    let svd = ws.svd(rank_rtol)?;
+    let rank = svd.rank();
+    let full = svd.sigma.len();
+    let rank_used = rank_used.unwrap_or(rank).min(full);
+    let gnorm = linalg::norm(&g);
+    let proj = svd.project_output_rank(&g, rank_used);
+    let pnorm = linalg::norm(&proj);
+    let proj_ratio = if gnorm > 0.0 { pnorm / gnorm } else { 0.0 };
+    let perp: Vec<f64> = g.iter().zip(&proj).map(|(a, b)| a - b).collect();
+    let n = model.n() as f64;
+    let perp_cost = 0.5 * n * linalg::dot(&perp, &perp);
+    let identity_error = if cost > 0.0 {
+        (cost - perp_cost).abs() / cost
+    } else {
+        0.0
+    };
+    let max = svd.sigma_max();
+    let band = svd
+        .sigma
+        .iter()
+        .filter(|&&s| s > rank_rtol * max && s <= linalg::RANK_BAND * rank_rtol * max)
+        .map(|s| s / max)
+        .collect();
+    let y2: f64 = model.y.iter().map(|v| v * v).sum();
+    let global = cost <= GLOBAL_COST_RTOL * (y2 / (2.0 * n)).max(1.0);
+    let rest = if global || gnorm == 0.0 {
+        Rest::GlobalMinimum
+    } else if proj_ratio <= crate::math::flow::REST_RTOL {
+        if rank_used >= full {
+            Rest::RegularRest
+        } else {
+            Rest::RankLossRest
+        }
+    } else {
+        Rest::Moving
+    };
+    Ok(RestCheck {
+        cost,
+        rank,
+        rank_used,
+        full,
+        grad_x_norm: gnorm,
+        proj_ratio,
+        identity_error,
+        band,
+        rest,
+    })
 }

@@ -15,15 +15,16 @@
 //!   preconditioner; memory `O(K + N·ΣM_l)`. It converges only for well-conditioned NTKs (the
 //!   benchmark's M and L, `κ(DDᵀ) ≈ 1e10`–`1e13`, are not) and makes no rank decision.
 //!
-//! **Rank decisions.** A fast solve is used only while the orbit's rank lock is off (see
-//! [`crate::math::flow::RankLock`]) and when a condition estimate shows `D` to have full rank `QN` (or
-//! `K`) with a margin: `κ̂ = λ̂_max·‖(DDᵀ)⁻¹‖̂ ≤ min(`[`KAPPA_FAST`]`, 1/(`[`RANK_MARGIN`]`·rank_rtol²))`,
+//! **Rank decisions.** A fast solve is used only while the orbit's rank policy keeps every
+//! singular value (see [`crate::math::flow::RankPolicy`]) and when a condition estimate shows `D`
+//! to have full rank `QN` (or `K`) above the hysteresis band:
+//! `κ̂ = λ̂_max·‖(DDᵀ)⁻¹‖̂ ≤ min(`[`KAPPA_FAST`]`, 1/(`[`RANK_MARGIN`]`·rank_rtol²))`,
 //! where `λ̂_max = min(trace, ‖·‖_∞)` bounds `λ_max` from above and `‖(DDᵀ)⁻¹‖̂` comes from two
 //! steps of inverse iteration with the Cholesky factor (a lower bound, accurate to a small factor).
-//! Then the SVD path would have found rank `QN` too (`σ_min/σ_max ≥ 10·rank_rtol`), and the rank
-//! lock, fed from SVDs at accepted steps, would have stayed off: the two paths make the same rank
-//! decision. Everything else (Cholesky breakdown, a larger `κ̂`, a residual that the iteration cannot
-//! bring down, an engaged lock) falls back to the rank-revealing SVD of [`crate::linalg`], and
+//! Then the SVD path would have found every singular value above the band
+//! (`σ_min/σ_max ≥ RANK_BAND·rank_rtol`), where the rank policy keeps them all: the two paths
+//! make the same rank decision. Everything else (Cholesky breakdown, a larger `κ̂`, a residual
+//! that the iteration cannot bring down, a rank below full) falls back to the rank-revealing SVD of [`crate::linalg`], and
 //! [`SolveInfo`] says which path ran and why.
 
 use crate::linalg;
@@ -37,8 +38,9 @@ use serde::{Deserialize, Serialize};
 /// smallest eigenvalue could be an artefact. It also bounds the preconditioner's error
 /// (`≈ κ·ε ≤ 1e-2`), so that refinement converges in a few steps.
 pub const KAPPA_FAST: f64 = 1e14;
-/// Fast paths require `κ̂(DDᵀ) ≤ 1/(RANK_MARGIN·rank_rtol²)`: `σ_min/σ_max ≥ 10·rank_rtol`.
-pub const RANK_MARGIN: f64 = 100.0;
+/// Fast paths require `κ̂(DDᵀ) ≤ 1/(RANK_MARGIN·rank_rtol²)`: `σ_min/σ_max ≥ RANK_BAND·rank_rtol`,
+/// above the hysteresis band of rank decisions ([`crate::linalg::RANK_BAND`]).
+pub const RANK_MARGIN: f64 = crate::linalg::RANK_BAND * crate::linalg::RANK_BAND;
 /// Refinement stops once `|r| ≤ REFINE_TARGET·|∇ₓC|` (the SVD path's own residual is
 /// `≈ ε·κ(D)·|∇ₓC|`), or when two steps in a row fail to halve it (the rounding floor).
 pub const REFINE_TARGET: f64 = 1e-12;
@@ -121,7 +123,7 @@ pub enum SolvePath {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fallback {
-    /// The rank lock is engaged: the field uses a lower rank chosen from an SVD.
+    /// The rank policy fixed the rank for this step: the field is defined by singular vectors.
     RankLock,
     /// Cholesky met a non-positive pivot.
     NotPositiveDefinite,

@@ -7,7 +7,7 @@ use crate::linalg::kernels::{self, MatRef};
 use crate::linalg::svd::JacobianSvd;
 use crate::math::fast::{Fallback, FastSolver, SolveInfo, SolvePath, Solver};
 use crate::math::model::{Model, DENSE_LIMIT};
-use crate::math::net::{Forward, Mlp};
+use crate::math::net::{Forward, Mlp, Pattern};
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +103,7 @@ pub struct Workspace {
     fast_ready: bool,
     info: SolveInfo,
     scratch: Vec<f64>,
+    pattern: Option<Pattern>,
 }
 
 impl Workspace {
@@ -112,6 +113,17 @@ impl Workspace {
             solver,
             ..Workspace::default()
         }
+    }
+
+    /// Freezes the activation pattern of later evaluations (ReLU, leaky ReLU; see
+    /// [`Mlp::forward_frozen_into`]); `None` evaluates the network as it is.
+    pub fn set_pattern(&mut self, pattern: Option<Pattern>) {
+        self.pattern = pattern;
+    }
+
+    /// The frozen activation pattern, if any.
+    pub fn pattern(&self) -> Option<&Pattern> {
+        self.pattern.as_ref()
     }
 
     /// The solver of field evaluations.
@@ -148,9 +160,12 @@ impl Workspace {
         if self.net.as_ref() != Some(&model.net) {
             self.net = Some(model.net.clone());
         }
-        model
-            .net
-            .forward_into(theta, &model.data.inputs, &mut self.fw);
+        model.net.forward_frozen_into(
+            theta,
+            &model.data.inputs,
+            self.pattern.as_ref(),
+            &mut self.fw,
+        );
         let x = self.fw.outputs().as_slice();
         if let Some(i) = x.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite(format!("network output {i} is {}", x[i])));
@@ -274,61 +289,265 @@ pub struct FieldStats {
     /// Dimensionless stationarity `μ = |∂ₛx̲| / (((1−α)‖D‖_F² + α)|∇ₓC|) ∈ [0, 1]`; 0 at an
     /// equilibrium of the flow (and at a global minimum, where `∇ₓC = 0`).
     pub stationarity: f64,
-    /// Rank of `D` the field used, when the flow computed an SVD (see [`RankLock`]).
+    /// Rank of `D` the field used, when the flow computed an SVD or certified full rank (see
+    /// [`RankPolicy`]).
     pub rank: Option<usize>,
     /// Numerical rank of `D` (`σ_i > rank_rtol·σ_max`), when the flow computed an SVD.
     pub numerical_rank: Option<usize>,
 }
 
-/// Rank decisions with hysteresis for the adapted field along an orbit.
-///
-/// With a plain threshold, an orbit that reaches `σ_min(D) = rank_rtol·σ_max` (the edge of the
-/// full-rank region, where the adapted field `−D⁺∇ₓC` blows up like `1/σ_min`) chatters: trial
-/// stages on one side include the tiny singular value, on the other side drop it, and the
-/// integrator's step collapses. Once the rank has dropped at an accepted step, the lock keeps the
-/// lower rank — the DAE form (4.5) on the lower-rank range, which is smooth there — until the
-/// singular value has recovered to [`RankLock::RECOVER`] times the threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct RankLock {
-    cap: Option<usize>,
+pub use crate::linalg::RANK_BAND;
+
+/// A kept singular value is dropped as the approach to a singularity at
+/// `σ ≤ SINGULAR_BAND·rank_rtol·σ_max` (the whole band): where it carries most of the field,
+/// the field grows like `1/σ` and no explicit integrator can follow it further down.
+pub const SINGULAR_BAND: f64 = 1e3;
+
+/// Why the rank the field uses changed at an accepted point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RankReason {
+    /// A singular value fell to `rank_rtol·σ_max` or below: it no longer counts numerically.
+    BelowTolerance,
+    /// A dropped singular value rose above the band (`RANK_BAND·rank_rtol·σ_max`).
+    Recovered,
+    /// The smallest kept singular value is inside the band and carries most of the field
+    /// (`|uᵣᵀ∇ₓC|/σᵣ` dominates `|∂ₛθ|`): the field grows like `1/σᵣ` as `σᵣ → 0`, the approach
+    /// to a singularity of the adapted flow (a unit saturating or dying).
+    Singular,
 }
 
-impl RankLock {
-    /// Factor over `rank_rtol·σ_max` a dropped singular value must regain to count again.
-    pub const RECOVER: f64 = 1e3;
+impl RankReason {
+    /// The snake_case name used in events.
+    pub fn name(self) -> &'static str {
+        match self {
+            RankReason::BelowTolerance => "below_tolerance",
+            RankReason::Recovered => "recovered",
+            RankReason::Singular => "singular",
+        }
+    }
+}
 
-    /// The current cap on the rank (None: no rank loss seen).
+/// A change of the rank the field uses, decided at an accepted point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankUpdate {
+    /// Rank used before.
+    pub previous: usize,
+    /// Rank used from this point on.
+    pub used: usize,
+    /// Numerical rank `#{σ_i > rank_rtol·σ_max}` here.
+    pub numerical: usize,
+    /// Why (the reason of the last change when several happened at once).
+    pub reason: RankReason,
+    /// `σ_i/σ_max` of the singular values inside the band `(rank_rtol, RANK_BAND·rank_rtol]`.
+    pub band: Vec<f64>,
+    /// For [`RankReason::Singular`]: the share `c_r²/Σc_i²` of `|∂ₛθ|²` that the dropped
+    /// direction carried (`c_i = u_iᵀ∇ₓC/σ_i`), and its index `r` (0-based) and `σ_r/σ_max`.
+    pub singular: Option<(usize, f64, f64)>,
+    /// Whether the drop was decided by a stalled integration ([`RankPolicy::crawl`]).
+    pub stalled: bool,
+}
+
+/// Rank decisions along an orbit: one rank, used by the field at every stage of a step and
+/// reported as `rank_used` by samples, events and the end-point diagnosis.
+///
+/// The numerical rank counts `σ_i > rank_rtol·σ_max`. Deciding the field's rank by that
+/// threshold alone makes the field discontinuous where an orbit reaches it (trial stages on one
+/// side see the tiny singular value and a field `∝ 1/σ`, on the other side they do not), and
+/// RK45's step collapses there. So the rank is decided only at accepted points and frozen for the
+/// whole next step, with a band of hysteresis `(rank_rtol, RANK_BAND·rank_rtol]·σ_max`:
+/// - below the band a singular value never counts; above it, it always does;
+/// - inside the band it counts as it did at the previous accepted point, except that the smallest
+///   kept one is dropped when it falls (smaller relative to `σ_max` than at the previous
+///   accepted point) while it carries most of the field (`c_r² ≥ Σ_{i<r} c_i²`,
+///   `c_i = u_iᵀ∇ₓC/σ_i`) with `|u_rᵀ∇ₓC| > REST_RTOL·|∇ₓC|`: that is the approach to a
+///   singularity, where `|∂ₛθ| ∝ 1/σ_r` grows without bound;
+/// - a dropped one recovers above the band unless it would carry most of the field at once.
+///
+/// At a singularity the session ends the run with `blow_up` (`stop.at_singularity`, the
+/// default: the flow's solution ceases to exist there) or continues on the DAE (4.5) at the
+/// lower rank and says so in a `rank_change` event.
+///
+/// `rank_used ≤ rank` always; they differ only while a dropped singular value lies in the band.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankPolicy {
+    used: Option<usize>,
+    started: bool,
+    /// `σ_i/σ_max` at the previous accepted point, for the trend of the smallest kept one.
+    last_ratio: [f64; 4],
+    last_len: usize,
+}
+
+impl Default for RankPolicy {
+    fn default() -> Self {
+        RankPolicy {
+            used: None,
+            started: false,
+            last_ratio: [f64::INFINITY; 4],
+            last_len: 0,
+        }
+    }
+}
+
+impl RankPolicy {
+    /// The rank the field uses, `None` while it uses every positive singular value (no rank
+    /// decision below `min(K, QN)` has been taken).
     pub fn cap(&self) -> Option<usize> {
-        self.cap
+        self.used
     }
 
-    /// Updates the lock from the singular values at an accepted point.
-    pub fn update(&mut self, sigma: &[f64], rtol: f64) {
+    /// Whether the policy has seen its first accepted point.
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Decides the rank at an accepted point from the singular values `sigma` (descending, all
+    /// `min(K, QN)` of them) and the coordinates `ug[i] = u_iᵀ∇ₓC` of the output gradient.
+    /// Returns the change, if the rank used changed.
+    pub fn update(&mut self, sigma: &[f64], ug: &[f64], rtol: f64) -> Option<RankUpdate> {
         let full = sigma.len();
         let max = sigma.first().copied().unwrap_or(0.0);
         let numerical = linalg::numerical_rank(sigma, rtol);
-        self.cap = match self.cap {
-            None if numerical < full => Some(numerical),
-            None => None,
-            Some(c) if numerical < c => Some(numerical),
-            Some(c) => {
-                let recovered = sigma
-                    .iter()
-                    .filter(|&&s| s > Self::RECOVER * rtol * max)
-                    .count();
-                if recovered >= full {
-                    None
-                } else {
-                    Some(c.max(recovered))
-                }
-            }
+        let previous = if self.started {
+            self.used.unwrap_or(full)
+        } else {
+            numerical
         };
+        let top = RANK_BAND * rtol * max;
+        let singular_top = SINGULAR_BAND * rtol * max;
+        let gnorm = ug.iter().map(|u| u * u).sum::<f64>().sqrt();
+        // Whether the direction i would carry most of the field of rank i + 1, with a component
+        // of ∇ₓC that is not negligible: the field grows like 1/σ_i there.
+        let dominates = |i: usize| -> Option<f64> {
+            if ug.len() <= i || sigma[i] <= 0.0 || ug[i].abs() <= REST_RTOL * gnorm {
+                return None;
+            }
+            let c = |j: usize| ug[j] / sigma[j];
+            let total: f64 = (0..=i).map(|j| c(j) * c(j)).sum();
+            let last = c(i) * c(i);
+            (total > 0.0 && last >= 0.5 * total).then_some(last / total)
+        };
+        let mut r = previous.min(numerical);
+        let mut reason = RankReason::BelowTolerance;
+        // A dropped direction recovers above the band, unless it would carry most of the field
+        // at once (then it stays dropped: counting it would restart the blow-up it left).
+        while r < numerical && sigma[r] > top && dominates(r).is_none() {
+            r += 1;
+            reason = RankReason::Recovered;
+        }
+        // σ_i/σ_max at the previous accepted point (the four smallest are kept): a blow-up is
+        // a σ that falls; one that is small but rising leaves the singular set.
+        let previous_ratio = |i: usize| -> f64 {
+            let back = full
+                .checked_sub(i + 1)
+                .filter(|b| *b < 4 && self.last_len == full);
+            back.map_or(f64::INFINITY, |b| self.last_ratio[b])
+        };
+        let mut singular = None;
+        while r > 0 && sigma[r - 1] <= singular_top && sigma[r - 1] / max < previous_ratio(r - 1) {
+            let Some(share) = dominates(r - 1) else { break };
+            singular = Some((r - 1, share, sigma[r - 1] / max));
+            r -= 1;
+            reason = RankReason::Singular;
+        }
+        for b in 0..4 {
+            self.last_ratio[b] = if b < full && max > 0.0 {
+                sigma[full - 1 - b] / max
+            } else {
+                f64::INFINITY
+            };
+        }
+        self.last_len = full;
+        let was_started = self.started;
+        self.started = true;
+        self.used = (r < full).then_some(r);
+        if was_started && r == previous {
+            return None;
+        }
+        if !was_started && r == full {
+            return None;
+        }
+        let band = sigma
+            .iter()
+            .filter(|&&s| s > rtol * max && s <= top)
+            .map(|s| s / max)
+            .collect();
+        Some(RankUpdate {
+            previous,
+            used: r,
+            numerical,
+            reason,
+            band,
+            singular,
+            stalled: false,
+        })
+    }
+
+    /// The decision of a stalled integration (the steps are so small that `s_max` cannot be
+    /// reached within the step budget): the smallest kept singular value, if it is at most
+    /// `CRAWL_BAND·σ_max` and carries most of the field, is treated as the approach to a
+    /// singularity — a slow one, which the integrator follows at ever smaller steps. Returns the
+    /// drop, or `None` when no such direction exists (the stall has another cause).
+    pub fn crawl(&mut self, sigma: &[f64], ug: &[f64], rtol: f64) -> Option<RankUpdate> {
+        let full = sigma.len();
+        let max = sigma.first().copied().unwrap_or(0.0);
+        let r = self.used.unwrap_or(full).min(full);
+        if r == 0 || max <= 0.0 || ug.len() < r || sigma[r - 1] > CRAWL_BAND * max {
+            return None;
+        }
+        let c = |j: usize| ug[j] / sigma[j];
+        let total: f64 = (0..r).map(|j| c(j) * c(j)).sum();
+        let last = c(r - 1) * c(r - 1);
+        if !(total > 0.0 && last >= 0.5 * total) {
+            return None;
+        }
+        self.used = Some(r - 1);
+        let numerical = linalg::numerical_rank(sigma, rtol);
+        Some(RankUpdate {
+            previous: r,
+            used: r - 1,
+            numerical,
+            reason: RankReason::Singular,
+            band: sigma
+                .iter()
+                .filter(|&&x| x > rtol * max && x <= RANK_BAND * rtol * max)
+                .map(|x| x / max)
+                .collect(),
+            singular: Some((r - 1, last / total, sigma[r - 1] / max)),
+            stalled: true,
+        })
+    }
+
+    /// Marks the field as certified full rank at an accepted point (a fast path showed
+    /// `σ_min/σ_max` above the band): no rank decision below `min(K, QN)`.
+    pub fn certify_full(&mut self) -> Option<usize> {
+        self.started = true;
+        self.used.take()
     }
 
     /// Forgets the history (after a jump of `θ`).
     pub fn reset(&mut self) {
-        self.cap = None;
+        *self = RankPolicy::default();
     }
+}
+
+/// A stalled integration attributes the stall to the smallest kept singular value if it is at
+/// most `CRAWL_BAND·σ_max` and carries most of the field (see [`RankPolicy::crawl`]).
+pub const CRAWL_BAND: f64 = 1e-4;
+
+/// `|𝒫∇ₓC| ≤ REST_RTOL·|∇ₓC|` at the rank used is a rest point of the (DAE) flow; the identity
+/// `C = (N/2)|𝒫^⊥∇ₓC|²` then holds to `REST_RTOL²` relative.
+pub const REST_RTOL: f64 = 1e-8;
+
+/// Which singular values of `D` the `D⁺` part of a field keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RankChoice {
+    /// Those above `rank_rtol·σ_max` (the numerical rank at this evaluation).
+    Numerical,
+    /// Every positive one (a step whose accepted start had full rank).
+    All,
+    /// Exactly the `r` largest positive ones (the rank a [`RankPolicy`] froze for a step).
+    Fixed(usize),
 }
 
 /// Evaluates the vector field of `spec` at the workspace's current point (after
@@ -345,19 +564,21 @@ pub fn eval_field(
     rank_rtol: f64,
     out: &mut [f64],
 ) -> Result<FieldStats> {
-    eval_field_capped(spec, ws, rank_rtol, None, out)
+    eval_field_capped(spec, ws, rank_rtol, RankChoice::Numerical, out)
 }
 
-/// Like [`eval_field`], with the rank of the `D⁺` solve capped at `rank_cap` (see [`RankLock`]).
+/// Like [`eval_field`], with the singular values of the `D⁺` solve chosen by `choice` (see
+/// [`RankPolicy`]): a fixed rank keeps exactly that many, whatever the numerical tolerance says
+/// at this evaluation.
 ///
-/// An engaged cap always runs the SVD path: the capped field is defined by singular vectors.
+/// A fixed rank always runs the SVD path: the capped field is defined by singular vectors.
 ///
 /// Errors: as [`eval_field`].
 pub fn eval_field_capped(
     spec: &FlowSpec,
     ws: &mut Workspace,
     rank_rtol: f64,
-    rank_cap: Option<usize>,
+    choice: RankChoice,
     out: &mut [f64],
 ) -> Result<FieldStats> {
     let alpha = spec.alpha();
@@ -369,9 +590,9 @@ pub fn eval_field_capped(
         } else {
             SolvePath::Dense
         };
-        eval_reference(alpha, ws, rank_rtol, rank_cap, out)?
+        eval_reference(alpha, ws, rank_rtol, choice, out)?
     } else {
-        eval_fast(alpha, ws, rank_rtol, rank_cap, out)?
+        eval_fast(alpha, ws, rank_rtol, choice, out)?
     };
     if let Some(i) = out.iter().position(|v| !v.is_finite()) {
         return Err(Error::NonFinite(format!(
@@ -405,7 +626,7 @@ fn eval_reference(
     alpha: f64,
     ws: &mut Workspace,
     rank_rtol: f64,
-    rank_cap: Option<usize>,
+    choice: RankChoice,
     out: &mut [f64],
 ) -> Result<FieldStats> {
     out.fill(0.0);
@@ -427,7 +648,11 @@ fn eval_reference(
                 return Err(e);
             }
         };
-        let r = rank_cap.map_or(svd.rank(), |c| c.min(svd.rank()));
+        let r = match choice {
+            RankChoice::Numerical => svd.rank(),
+            RankChoice::All => svd.positive(),
+            RankChoice::Fixed(c) => c.min(svd.positive()),
+        };
         rank = Some(r);
         numerical_rank = Some(svd.rank());
         let v = svd.pinv_apply_rank(&grad_x, r);
@@ -465,7 +690,7 @@ fn eval_fast(
     alpha: f64,
     ws: &mut Workspace,
     rank_rtol: f64,
-    rank_cap: Option<usize>,
+    choice: RankChoice,
     out: &mut [f64],
 ) -> Result<FieldStats> {
     let Workspace {
@@ -499,14 +724,14 @@ fn eval_fast(
         ws.info.path = SolvePath::Backprop;
         return Ok(stats_from(ws, alpha, speed, frob));
     }
-    if rank_cap.is_some() {
+    if let RankChoice::Fixed(_) = choice {
         return fallback(
             Fallback::RankLock,
             SolveInfo::default(),
             alpha,
             ws,
             rank_rtol,
-            rank_cap,
+            choice,
             out,
         );
     }
@@ -547,7 +772,7 @@ fn eval_fast(
                     (frob, linalg::norm(scratch), info)
                 }
             }
-            Err((why, info)) => return fallback(why, info, alpha, ws, rank_rtol, rank_cap, out),
+            Err((why, info)) => return fallback(why, info, alpha, ws, rank_rtol, choice, out),
         };
         ws.info = info;
         let mut stats = stats_from(ws, alpha, speed, frob);
@@ -598,7 +823,7 @@ fn eval_fast(
         }
         Err((why, info)) => {
             *scratch = v;
-            fallback(why, info, alpha, ws, rank_rtol, rank_cap, out)
+            fallback(why, info, alpha, ws, rank_rtol, choice, out)
         }
     }
 }
@@ -609,7 +834,7 @@ fn fallback(
     alpha: f64,
     ws: &mut Workspace,
     rank_rtol: f64,
-    rank_cap: Option<usize>,
+    choice: RankChoice,
     out: &mut [f64],
 ) -> Result<FieldStats> {
     ws.ensure_jacobian().map_err(|e| match e {
@@ -618,7 +843,7 @@ fn fallback(
         )),
         other => other,
     })?;
-    let stats = eval_reference(alpha, ws, rank_rtol, rank_cap, out)?;
+    let stats = eval_reference(alpha, ws, rank_rtol, choice, out)?;
     ws.info = SolveInfo {
         path: SolvePath::Svd,
         fallback: Some(why),

@@ -493,6 +493,22 @@ impl Stepper {
         }
     }
 
+    /// Re-evaluates `f` at the current point (the field changed definition there, e.g. a new
+    /// frozen activation pattern), keeping the step size and the last step's interpolant.
+    ///
+    /// Errors: a failing evaluation (the state is unchanged then).
+    pub fn refresh(&mut self, sys: &mut dyn System) -> Result<()> {
+        let mut f = std::mem::take(&mut self.tmp);
+        f.resize(self.y.len(), 0.0);
+        self.stats.evals += 1;
+        let r = sys.eval(&self.y, &mut f);
+        if r.is_ok() {
+            std::mem::swap(&mut self.f, &mut f);
+        }
+        self.tmp = f;
+        r
+    }
+
     /// `y(s)` for `s` inside the last accepted step `[prev_s, s]`, from the method's interpolant.
     pub fn dense(&self, s: f64, out: &mut [f64]) {
         let h = self.s - self.prev_s;

@@ -13,3 +13,4 @@ pub mod integrate;
 pub mod model;
 pub mod net;
 pub mod ntk;
+pub mod units;

@@ -80,6 +80,24 @@ impl Activation {
         }
     }
 
+    /// Whether `σ` is piecewise linear (ReLU, leaky ReLU): its derivative jumps at 0, and the
+    /// adapted field with it.
+    pub fn is_piecewise_linear(self) -> bool {
+        matches!(self, Activation::Relu | Activation::LeakyRelu)
+    }
+
+    /// The slope of the branch `positive` of a piecewise-linear `σ` (1, or 0 / `LEAKY_SLOPE`);
+    /// for other activations 1 (they have no frozen pattern).
+    #[inline]
+    pub fn branch_slope(self, positive: bool) -> f64 {
+        match (self, positive) {
+            (_, true) => 1.0,
+            (Activation::Relu, false) => 0.0,
+            (Activation::LeakyRelu, false) => LEAKY_SLOPE,
+            _ => 1.0,
+        }
+    }
+
     /// `σ'(z)`.
     #[inline]
     pub fn df(self, z: f64) -> f64 {
@@ -253,9 +271,36 @@ pub struct Forward {
     pub z: Vec<DMatrix<f64>>,
     /// `h[l]`: activations of layer `l = 0..=L+1`; `h[0]` the inputs, `h[L+1] = z[L]` the outputs.
     pub h: Vec<DMatrix<f64>>,
+    /// A frozen activation pattern (ReLU, leaky ReLU): per hidden layer, whether each entry of
+    /// `z` (column-major, `M_l × N`) takes the positive branch. When set, the pass used it
+    /// instead of the signs of `z` (see [`Mlp::forward_frozen_into`]).
+    pub pattern: Option<Vec<Vec<bool>>>,
 }
 
+/// Per hidden layer, whether each pre-activation takes the positive branch (`z > 0`), the pattern
+/// of a piecewise-linear activation (see [`Mlp::forward_frozen_into`]).
+pub type Pattern = Vec<Vec<bool>>;
+
 impl Forward {
+    /// The activation pattern the signs of `z` give (`z > 0` per hidden entry).
+    pub fn sign_pattern(&self) -> Pattern {
+        let hidden = self.z.len().saturating_sub(1);
+        self.z[..hidden]
+            .iter()
+            .map(|z| z.iter().map(|&v| v > 0.0).collect())
+            .collect()
+    }
+
+    /// `σ'` of hidden layer `l` (1-based) at entry `idx`: from the frozen pattern when the pass
+    /// had one, else `act.df(z)`.
+    #[inline]
+    pub fn slope(&self, act: Activation, l: usize, idx: usize, z: f64) -> f64 {
+        match &self.pattern {
+            Some(p) => act.branch_slope(p[l - 1][idx]),
+            None => act.df(z),
+        }
+    }
+
     /// The outputs `Q × N` (column-major, hence sample-major as a flat slice: that is `x̲`).
     pub fn outputs(&self) -> &DMatrix<f64> {
         self.h.last().expect("forward pass has an output layer")
@@ -383,6 +428,22 @@ impl Mlp {
     ///
     /// Buffers in `fw` are reused when their shapes already fit, so repeated calls do not allocate.
     pub fn forward_into(&self, theta: &[f64], inputs: &DMatrix<f64>, fw: &mut Forward) {
+        self.forward_frozen_into(theta, inputs, None, fw);
+    }
+
+    /// Like [`Self::forward_into`], with a piecewise-linear activation evaluated on the branches
+    /// of `pattern` instead of the signs of `z` (`σ(z) = slope·z` with the pattern's slope), so
+    /// that the network is one polynomial in `θ` over a whole integrator step. `None`, or an
+    /// activation that is not piecewise linear, is the ordinary pass.
+    pub fn forward_frozen_into(
+        &self,
+        theta: &[f64],
+        inputs: &DMatrix<f64>,
+        pattern: Option<&Pattern>,
+        fw: &mut Forward,
+    ) {
+        let pattern = pattern.filter(|_| self.activation.is_piecewise_linear());
+        fw.pattern = pattern.cloned();
         debug_assert_eq!(inputs.nrows(), self.input_dim());
         debug_assert_eq!(theta.len(), self.k);
         let n = inputs.ncols();
@@ -424,6 +485,11 @@ impl Mlp {
             }
             if l == layers {
                 h.copy_from(z);
+            } else if let Some(p) = pattern {
+                let act = self.activation;
+                for ((hi, zi), &pos) in h.iter_mut().zip(z.iter()).zip(&p[l - 1]) {
+                    *hi = act.branch_slope(pos) * zi;
+                }
             } else {
                 self.activation.apply(z.as_slice(), h.as_mut_slice());
             }
@@ -463,8 +529,8 @@ impl Mlp {
                 let (lo, hi) = g.split_at_mut(l);
                 lo[l - 1].gemm(1.0, &wt, &hi[0], 0.0);
                 let act = self.activation;
-                for (gi, zi) in lo[l - 1].iter_mut().zip(fw.z[l - 1].iter()) {
-                    *gi *= act.df(*zi);
+                for (idx, (gi, zi)) in lo[l - 1].iter_mut().zip(fw.z[l - 1].iter()).enumerate() {
+                    *gi *= fw.slope(act, l, idx, *zi);
                 }
             }
             for j in 0..n {

@@ -84,6 +84,11 @@ impl Derivs {
             // σ' from the cached activation where that is exactly what `Activation::df` computes
             // (tanh: 1 − tanh², sigmoid: s(1 − s)), saving a transcendental per entry.
             match act {
+                _ if fw.pattern.is_some() => {
+                    for (idx, (o, zi)) in d.iter_mut().zip(z).enumerate() {
+                        *o = fw.slope(act, l, idx, *zi);
+                    }
+                }
                 Activation::Tanh => {
                     for (o, hi) in d.iter_mut().zip(h) {
                         *o = 1.0 - hi * hi;

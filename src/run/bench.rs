@@ -456,7 +456,7 @@ fn bench_flow(
         let mut dt = 0.0;
         while n < min_steps || dt < budget {
             let mut st = Stepper::new(IntegratorSpec::Rk4 { h }, 0.0, &p.theta0, &mut field)?;
-            field.reset_rank_lock();
+            field.reset_rank_policy();
             let t0 = probe.now();
             let mut seg = 0;
             while seg < SEGMENT && (n < min_steps || dt + (probe.now() - t0) < budget) {

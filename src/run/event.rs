@@ -7,6 +7,8 @@
 //! ([`EscapeStep`], [`NoEscape`], [`TrapInterval`]) are the payloads themselves.
 
 use crate::math::critical::{Escape, EscapeStep, NoEscape, TrapInterval};
+use crate::math::diagnostics::{Rest, RestCheck};
+use crate::math::flow::RankReason;
 use serde::ser::{Error as _, SerializeMap};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -38,12 +40,49 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         epsilon: Option<f64>,
     },
-    /// The flow came to rest: `μ ≤ stop.stationary_below`.
+    /// The flow came to rest: `μ ≤ stop.stationary_below`, and the rest test holds at the rank
+    /// the field used (`regular_rest` or `rank_loss_rest`).
     Stationary {
         /// The stationarity `μ` measured.
         stationarity: f64,
         /// `C` there.
         cost: f64,
+        /// The rest test (absent in traces written before it existed).
+        #[serde(flatten)]
+        rest: Option<RestInfo>,
+    },
+    /// The outputs reached their targets to rounding: `C ≤ 1e-24·|y̲|²/(2N)`.
+    GlobalMinimum {
+        /// `C` there.
+        cost: f64,
+        /// The rest test.
+        #[serde(flatten)]
+        rest: RestInfo,
+    },
+    /// `μ ≤ stop.stationary_below`, but the rest test failed at the rank the field used: the
+    /// flow goes on (reported once per approach).
+    NotAtRest {
+        /// The stationarity `μ` measured.
+        stationarity: f64,
+        /// `|𝒫∇ₓC|/|∇ₓC|` at `rank_used`, when the test could run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proj_ratio: Option<f64>,
+        /// Numerical rank of `D`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rank: Option<usize>,
+        /// The rank the field used.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rank_used: Option<usize>,
+    },
+    /// The field approached a singularity and the run ended there (`stop.at_singularity`).
+    BlowUp {
+        /// Numerical rank of `D` there.
+        rank: usize,
+        /// The rank the field used up to there.
+        rank_used: usize,
+        /// The vanishing singular value and the unit behind it.
+        #[serde(flatten)]
+        singularity: Singularity,
     },
     /// The run reached `s_max`.
     SMax,
@@ -53,14 +92,30 @@ pub enum EventKind {
     NonFinite,
     /// The adaptive step size fell below its floor.
     StepSize,
-    /// The numerical rank of `D` changed between two accepted steps.
+    /// The rank the field uses changed at an accepted step (see `math::flow::RankPolicy`).
     RankChange {
-        /// The new rank.
+        /// The numerical rank of `D` there (`σ_i > rank_rtol·σ_max`). (Traces written before
+        /// `rank_used` existed put the field's rank here.)
         rank: usize,
-        /// The rank before.
+        /// The rank the field used before.
         previous_rank: usize,
-        /// Whether the adapted flow is now the DAE (4.5) (`rank < min(K, QN)`).
+        /// Whether the adapted flow is now the DAE (4.5) (`rank_used < min(K, QN)`).
         dae: bool,
+        /// The rank the field uses from here on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rank_used: Option<usize>,
+        /// Why: `below_tolerance`, `recovered` or `singular`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<RankReason>,
+        /// `σ_i/σ_max` inside the band `(rank_rtol, 1e3·rank_rtol]`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        band: Vec<f64>,
+        /// The band's edges `[rank_rtol, 1e3·rank_rtol]` (relative to `σ_max`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        band_edges: Option<[f64; 2]>,
+        /// For `reason: singular`: the vanishing singular value and the unit behind it.
+        #[serde(flatten)]
+        singularity: Option<Singularity>,
     },
     /// A stay of the standard flow in a trapping region `ρ < ε` (Prop 3.1), at its exit.
     Trapped(TrapInterval),
@@ -75,6 +130,60 @@ pub enum EventKind {
     },
 }
 
+/// The rest test of an end point, as the keys of `stationary` and `global_minimum` events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestInfo {
+    /// The class: `global_minimum`, `regular_rest` or `rank_loss_rest`.
+    pub rest: Rest,
+    /// Numerical rank of `D`.
+    pub rank: usize,
+    /// The rank the field used; the test is taken at this rank.
+    pub rank_used: usize,
+    /// `|𝒫∇ₓC|/|∇ₓC|` at `rank_used` (`≤ 1e-8` at rest).
+    pub proj_ratio: f64,
+    /// `|C − (N/2)|𝒫^⊥∇ₓC|²|/C` at `rank_used`.
+    pub identity_error: f64,
+}
+
+impl From<&RestCheck> for RestInfo {
+    fn from(c: &RestCheck) -> Self {
+        RestInfo {
+            rest: c.rest,
+            rank: c.rank,
+            rank_used: c.rank_used,
+            proj_ratio: c.proj_ratio,
+            identity_error: c.identity_error,
+        }
+    }
+}
+
+/// The approach to a singularity: which singular value of `D` vanishes, how much of the field it
+/// carries, and the unit that dominates its singular vector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Singularity {
+    /// Index `r` (0-based) of the singular value, descending order.
+    pub index: usize,
+    /// `σ_r/σ_max`.
+    pub sigma_ratio: f64,
+    /// Share `c_r²/Σc_i²` of `|∂ₛθ|²` it carries (`c_i = u_iᵀ∇ₓC/σ_i`).
+    pub field_share: f64,
+    /// Whether the integration had stalled (steps too small for `s_max` within `max_steps`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stalled: bool,
+    /// Layer `l` (1-based; `L + 1` is the output layer) of the dominant unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_layer: Option<usize>,
+    /// Index (0-based) of the dominant unit in its layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<usize>,
+    /// Share of the singular vector's `|v|²` on that unit's incoming weights and bias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_share: Option<f64>,
+    /// "unit 2 of hidden layer 1", for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_text: Option<String>,
+}
+
 impl EventKind {
     /// The `kind` key: `cost_below`, `stationary`, `s_max`, `max_steps`, `non_finite`,
     /// `step_size`, `rank_change`, `trapped`, `escape` or `no_escape`.
@@ -82,6 +191,9 @@ impl EventKind {
         match self {
             EventKind::CostBelow { .. } => "cost_below",
             EventKind::Stationary { .. } => "stationary",
+            EventKind::GlobalMinimum { .. } => "global_minimum",
+            EventKind::NotAtRest { .. } => "not_at_rest",
+            EventKind::BlowUp { .. } => "blow_up",
             EventKind::SMax => "s_max",
             EventKind::MaxSteps => "max_steps",
             EventKind::NonFinite => "non_finite",
@@ -107,15 +219,45 @@ impl Event {
     /// The event of an escape attempt at flow time `s`: `escape` or `no_escape`.
     pub fn of_escape(s: f64, outcome: &Escape) -> Event {
         match outcome {
-            Escape::Escaped(e) => Event::new(
-                s,
-                EventKind::Escape(e.clone()),
-                format!(
-                    "escaped along the normal bundle of M_crit (r = {}, dim = {}): C {:.6e} → {:.6e}, \
-                     step {:.3e}, min Rayleigh quotient {:.3e}",
-                    e.rank, e.dimension, e.cost_before, e.cost_after, e.step, e.rayleigh
-                ),
-            ),
+            Escape::Escaped(e) => {
+                let how = match &e.hessian {
+                    Some(h) => format!(
+                        "along the eigenvector of the Hessian's least eigenvalue λ_min = {:.3e} \
+                         ({}; the step's Rayleigh quotient {:.3e}; the paper's normal-bundle \
+                         superposition (4.15)–(4.17) reaches {}); dim ker H = {}, K − r = {}, \
+                         rank D {} near θ*",
+                        h.hessian_min_eig,
+                        match h.hessian_method {
+                            crate::math::critical::CurvatureMethod::Dense => "dense eigensolve",
+                            crate::math::critical::CurvatureMethod::Lanczos => "Lanczos, K > 2000",
+                        },
+                        e.rayleigh,
+                        h.normal_rayleigh
+                            .map_or("nothing (no normals)".into(), |r| format!("{r:.3e}")),
+                        h.kernel_dim
+                            .map_or("not computed".into(), |d| d.to_string()),
+                        e.dimension,
+                        if h.constant_rank {
+                            "constant (Thm 4.2 applies)"
+                        } else {
+                            "not constant (Thm 4.2's hypothesis fails)"
+                        }
+                    ),
+                    None => format!(
+                        "along the normal bundle of M_crit (r = {}, dim = {}), min Rayleigh \
+                         quotient {:.3e}",
+                        e.rank, e.dimension, e.rayleigh
+                    ),
+                };
+                Event::new(
+                    s,
+                    EventKind::Escape(e.clone()),
+                    format!(
+                        "escaped {how}: C {:.6e} → {:.6e}, step {:.3e}",
+                        e.cost_before, e.cost_after, e.step
+                    ),
+                )
+            }
             Escape::NoEscape { at, reason } => Event::new(
                 s,
                 EventKind::NoEscape {
@@ -167,11 +309,15 @@ impl Event {
     /// page receives with every frame, where the vectors would cost transfer and show nothing.
     pub fn without_vectors(&self) -> Event {
         let mut e = self.clone();
-        if let EventKind::Escape(step) = &mut e.kind {
-            step.theta_before = Vec::new();
-            step.direction = Vec::new();
-            step.alphas = Vec::new();
-            step.kappa = Vec::new();
+        match &mut e.kind {
+            EventKind::Escape(step) => {
+                step.theta_before = Vec::new();
+                step.direction = Vec::new();
+                step.alphas = Vec::new();
+                step.kappa = Vec::new();
+            }
+            EventKind::NoEscape { at: Some(at) } => at.theta_before = Vec::new(),
+            _ => {}
         }
         e
     }

@@ -67,7 +67,7 @@ impl Default for InitSpec {
 }
 
 /// When a run ends.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StopSpec {
     /// End of the time interval; defaults to `10·N`.
@@ -83,6 +83,32 @@ pub struct StopSpec {
     /// Stop after this many accepted steps; default `2·10⁵`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_steps: Option<u64>,
+    /// End the run with `blow_up` when the adapted field approaches a singularity (a singular
+    /// value of `D` that carries most of the field falls to `SINGULAR_BAND·rank_rtol·σ_max`):
+    /// there the flow's solution ceases to exist. Default `true`; `false` continues on the DAE
+    /// (4.5) at the lower rank instead (Pullback's continuation, not the paper's flow).
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub at_singularity: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(v: &bool) -> bool {
+    *v
+}
+
+impl Default for StopSpec {
+    fn default() -> Self {
+        StopSpec {
+            s_max: None,
+            cost_below: None,
+            stationary_below: None,
+            max_steps: None,
+            at_singularity: true,
+        }
+    }
 }
 
 /// Default stationarity threshold of [`StopSpec::stationary_below`].
@@ -359,6 +385,29 @@ pub struct Final {
     pub theta: Vec<f64>,
     /// Why the run ended (the kind of the last event), or `running` for a snapshot.
     pub reason: String,
+    /// Numerical rank of `D` at the end point (`σ_i > rank_rtol·σ_max`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<usize>,
+    /// The rank the field used at the end point (the numerical rank for flows without rank
+    /// decisions); the rest test is taken at this rank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank_used: Option<usize>,
+    /// Where the run ended: `global_minimum`, `regular_rest`, `rank_loss_rest`, `blow_up` or
+    /// `moving` (absent for a snapshot of a running session, or when the test could not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rest: Option<crate::math::diagnostics::Rest>,
+    /// `|𝒫∇ₓC|/|∇ₓC|` at `rank_used` (a rest point needs `≤ 1e-8`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proj_ratio: Option<f64>,
+    /// `|C − (N/2)|𝒫^⊥∇ₓC|²|/C` at `rank_used`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_error: Option<f64>,
+    /// `σ_i/σ_max` inside the band `(rank_rtol, 1e3·rank_rtol]` at the end point.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub band: Vec<f64>,
+    /// Why the end-point test could not run, when it could not (sizes, non-finite state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Identifies a trace document.

@@ -3,12 +3,16 @@
 
 use crate::error::{Error, Result};
 use crate::math::critical::{self, CriticalSubmanifold, Diagnosis, Escape, RankCheck, TrapTracker};
-use crate::math::diagnostics::{self, Keep, Sample};
+use crate::math::diagnostics::{self, Keep, Rest, RestCheck, Sample};
 use crate::math::fast::{PathCounts, Solver};
-use crate::math::flow::{eval_field_capped, FieldStats, FlowSpec, RankLock, Workspace};
+use crate::math::flow::{
+    eval_field_capped, FieldStats, FlowSpec, RankChoice, RankPolicy, RankReason, RankUpdate,
+    Workspace,
+};
 use crate::math::integrate::{Stepper, System};
 use crate::math::model::Model;
-use crate::run::event::{Event, EventKind};
+use crate::math::units::UnitRef;
+use crate::run::event::{Event, EventKind, RestInfo, Singularity};
 use crate::run::scenario::{
     Final, Materialized, Scenario, Trace, DEFAULT_MAX_STEPS, DEFAULT_STATIONARY_BELOW,
     TRACE_FORMAT, TRACE_VERSION,
@@ -26,7 +30,8 @@ pub struct FlowField {
     pub rank_rtol: f64,
     ws: Workspace,
     last: FieldStats,
-    lock: RankLock,
+    policy: RankPolicy,
+    update: Option<(RankUpdate, Option<(UnitRef, f64)>)>,
     counts: PathCounts,
 }
 
@@ -39,7 +44,8 @@ impl FlowField {
             rank_rtol,
             ws: Workspace::default(),
             last: FieldStats::default(),
-            lock: RankLock::default(),
+            policy: RankPolicy::default(),
+            update: None,
             counts: PathCounts::default(),
         }
     }
@@ -57,17 +63,97 @@ impl FlowField {
         f
     }
 
-    /// Updates the rank lock at an accepted state (the most recent evaluation must be there).
+    /// For a piecewise-linear activation: freezes the activation pattern of the point `y` (the
+    /// signs of its pre-activations) for the next step, so that the field is smooth over the
+    /// whole step. Returns whether the pattern changed (the field at `y` must then be evaluated
+    /// again, see [`Stepper::refresh`]).
+    pub fn repattern(&mut self, y: &[f64]) -> bool {
+        if !self.model.net.activation().is_piecewise_linear() {
+            return false;
+        }
+        let mut fw = crate::math::net::Forward::default();
+        self.model
+            .net
+            .forward_into(y, &self.model.data.inputs, &mut fw);
+        let p = fw.sign_pattern();
+        if self.ws.pattern() == Some(&p) {
+            return false;
+        }
+        self.ws.set_pattern(Some(p));
+        true
+    }
+
+    /// Decides the rank at an accepted state (the most recent evaluation must be there); the
+    /// change, if any, is kept for [`Self::take_update`].
     ///
-    /// Only an SVD computed by that evaluation feeds the lock. A fast solve runs only while the
-    /// lock is off and after certifying full rank with a margin (`σ_min/σ_max ≥ 10·rank_rtol`,
-    /// see [`crate::math::fast`]), where the SVD would leave the lock off as well.
+    /// Only an SVD computed by that evaluation feeds the decision. A fast solve runs only while
+    /// the field uses every singular value, after certifying `σ_min/σ_max` above the band with a
+    /// condition estimate (see [`crate::math::fast`]): the rank stays full then.
     pub fn accept(&mut self) {
-        if self.spec.needs_svd() {
-            if let Some(svd) = self.ws.computed_svd() {
-                self.lock.update(&svd.sigma, self.rank_rtol);
+        self.update = None;
+        if !self.spec.needs_svd() {
+            return;
+        }
+        if let Some(svd) = self.ws.computed_svd() {
+            let ug = svd.output_coordinates(self.ws.grad_x());
+            if let Some(u) = self.policy.update(&svd.sigma, &ug, self.rank_rtol) {
+                let unit = u.singular.and_then(|(i, _, _)| {
+                    let v: Vec<f64> = svd.theta_vectors().column(i).iter().copied().collect();
+                    crate::math::units::dominant(&self.model.net, &v)
+                });
+                self.update = Some((u, unit));
+            }
+        } else if self.last.rank.is_some() {
+            let full = self.model.k().min(self.model.qn());
+            if let Some(prev) = self.policy.certify_full() {
+                self.update = Some((
+                    RankUpdate {
+                        previous: prev,
+                        used: full,
+                        numerical: full,
+                        reason: RankReason::Recovered,
+                        band: vec![],
+                        singular: None,
+                        stalled: false,
+                    },
+                    None,
+                ));
             }
         }
+    }
+
+    /// After a stall (see [`RankPolicy::crawl`]): the SVD at the current point decides whether a
+    /// small singular value carrying most of the field is the cause; returns the drop with the
+    /// unit that dominates its singular vector.
+    pub fn crawl(&mut self) -> Option<(RankUpdate, Option<(UnitRef, f64)>)> {
+        if !self.spec.needs_svd() || self.ws.ensure_jacobian().is_err() {
+            return None;
+        }
+        let g = self.ws.grad_x().to_vec();
+        let svd = self.ws.svd(self.rank_rtol).ok()?;
+        let ug = svd.output_coordinates(&g);
+        let u = self.policy.crawl(&svd.sigma, &ug, self.rank_rtol)?;
+        let unit = u.singular.and_then(|(i, _, _)| {
+            let v: Vec<f64> = svd.theta_vectors().column(i).iter().copied().collect();
+            crate::math::units::dominant(&self.model.net, &v)
+        });
+        Some((u, unit))
+    }
+
+    /// The rank change decided by the last [`Self::accept`], with the unit that dominates a
+    /// dropped singular vector, taken (a second call returns `None`).
+    pub fn take_update(&mut self) -> Option<(RankUpdate, Option<(UnitRef, f64)>)> {
+        self.update.take()
+    }
+
+    /// The rank the field uses for the current step; `None` for flows without rank decisions
+    /// (standard, gradient descent) or before the first accepted point.
+    pub fn rank_used(&self) -> Option<usize> {
+        (self.spec.needs_svd() && self.policy.started()).then(|| {
+            self.policy
+                .cap()
+                .unwrap_or(self.model.k().min(self.model.qn()))
+        })
     }
 
     /// Which solve paths the evaluations so far took (and how often they fell back to the SVD).
@@ -75,14 +161,14 @@ impl FlowField {
         self.counts
     }
 
-    /// The rank lock (hysteresis of rank decisions along the orbit).
-    pub fn rank_lock(&self) -> RankLock {
-        self.lock
+    /// The rank policy (hysteresis of rank decisions along the orbit).
+    pub fn rank_policy(&self) -> RankPolicy {
+        self.policy
     }
 
     /// Forgets the rank history (after an imposed jump of `θ`).
-    pub fn reset_rank_lock(&mut self) {
-        self.lock.reset();
+    pub fn reset_rank_policy(&mut self) {
+        self.policy.reset();
     }
 
     /// The workspace of the most recent evaluation.
@@ -99,13 +185,12 @@ impl System for FlowField {
     fn eval(&mut self, y: &[f64], dy: &mut [f64]) -> Result<()> {
         // The Jacobian is formed inside the field evaluation only if its path needs it.
         self.ws.forward(&self.model, y)?;
-        let stats = eval_field_capped(
-            &self.spec,
-            &mut self.ws,
-            self.rank_rtol,
-            self.lock.cap(),
-            dy,
-        );
+        let choice = if !self.policy.started() {
+            RankChoice::Numerical
+        } else {
+            self.policy.cap().map_or(RankChoice::All, RankChoice::Fixed)
+        };
+        let stats = eval_field_capped(&self.spec, &mut self.ws, self.rank_rtol, choice, dy);
         self.counts.record(&self.ws.solve_info());
         self.last = stats?;
         Ok(())
@@ -130,6 +215,8 @@ pub enum Status {
     NonFinite,
     /// The adaptive step size fell below its floor (singular or discontinuous field).
     StepSize,
+    /// The field approached a singularity (`stop.at_singularity`): see [`RankReason::Singular`].
+    BlowUp,
 }
 
 impl Status {
@@ -143,6 +230,7 @@ impl Status {
             Status::MaxSteps => "max_steps",
             Status::NonFinite => "non_finite",
             Status::StepSize => "step_size",
+            Status::BlowUp => "blow_up",
         }
     }
 }
@@ -182,8 +270,19 @@ pub struct Session {
     c0: f64,
     sample_ws: Workspace,
     measured_stop: Option<f64>,
-    last_rank: Option<usize>,
     scratch: Vec<f64>,
+    /// The rest test at the end point, once the run has ended (or after a stationary stop).
+    end: Option<RestCheck>,
+    /// Why the end-point test could not run (too large, non-finite), when it could not.
+    end_note: Option<String>,
+    /// A stationarity stop was refused because the rest test failed; reset when μ rises again.
+    refused_rest: bool,
+    /// The rank the field used in the step just taken (samples inside it report it).
+    step_rank: Option<usize>,
+    /// `(s, steps)` at the start of the current window of the stall test.
+    crawl_mark: (f64, u64),
+    /// The field's rank was below `QN` at some accepted point (Thm 2.1/2.2 do not apply).
+    below_qn: bool,
     /// Automatic escapes done so far (at most `escape.max`).
     auto_escapes: u32,
     trap: Option<TrapTracker>,
@@ -232,14 +331,19 @@ impl Session {
             c0,
             sample_ws: Workspace::default(),
             measured_stop: None,
-            last_rank: None,
             scratch: vec![0.0; k],
+            end: None,
+            end_note: None,
+            refused_rest: false,
+            step_rank: None,
+            crawl_mark: (0.0, 0),
+            below_qn: false,
             auto_escapes: 0,
             trap: None,
             rank_check: None,
         };
         session.trap = session.new_trap_tracker();
-        session.last_rank = session.field.last_stats().rank;
+        session.start_rank_policy(0.0)?;
         session.record_until(0.0)?;
         if let (Some(f), Some(first)) = (&session.scenario.rank_formula, session.samples.first()) {
             session.rank_check = Some(f.check(first.rank));
@@ -333,6 +437,11 @@ impl Session {
         self.field.path_counts()
     }
 
+    /// The bound vector field (rank policy, path counts).
+    pub fn flow_field(&self) -> &FlowField {
+        &self.field
+    }
+
     /// Field statistics at the current state.
     pub fn field_stats(&self) -> FieldStats {
         self.field.last_stats()
@@ -343,8 +452,13 @@ impl Session {
         self.scenario.stop.cost_below
     }
 
-    /// `(N/2) log(C(0)/ε)` (2.41), when `ε` is set.
+    /// `(N/2) log(C(0)/ε)` (2.41), when `ε` is set and Thm 2.2 applies: the adapted flow with
+    /// `rank_used = QN` at every accepted point so far (none for other flows, and none once the
+    /// field's rank fell below `QN`).
     pub fn predicted_stopping_time(&self) -> Option<f64> {
+        if self.scenario.flow != FlowSpec::Adapted || self.below_qn {
+            return None;
+        }
         self.epsilon()
             .map(|eps| diagnostics::predicted_stopping_time(self.field.model.n(), self.c0, eps))
     }
@@ -356,6 +470,12 @@ impl Session {
 
     fn finish(&mut self, status: Status, event: Event) {
         self.status = status;
+        if self.end.is_none() {
+            match self.check_rest() {
+                Ok(c) => self.end = Some(c),
+                Err(e) => self.end_note = Some(format!("the end-point test could not run: {e}")),
+            }
+        }
         if let Some(iv) = self.trap.as_mut().and_then(TrapTracker::close) {
             self.events.push(Event::trapped(&iv, self.field.model.qn()));
         }
@@ -376,6 +496,7 @@ impl Session {
             theta,
             s,
             self.scenario.rank_rtol,
+            self.step_rank,
             self.keep,
         )?;
         if !self.finished() {
@@ -479,7 +600,29 @@ impl Session {
             self.record_final();
             return false;
         }
+        self.step_rank = self.field.rank_used();
+        let y = self.stepper.y().to_vec();
+        if self.field.repattern(&y) {
+            if let Err(e) = self.stepper.refresh(&mut self.field) {
+                self.fail(e);
+                self.record_final();
+                return false;
+            }
+        }
         self.field.accept();
+        self.note_rank();
+        let mut update = self.field.take_update();
+        if update.is_none() && self.crawling() {
+            update = self.field.crawl();
+        }
+        if update.as_ref().is_some_and(|(u, _)| u.previous != u.used) {
+            // The stored f(y) used the old rank: the next step must start from the new field.
+            if let Err(e) = self.stepper.refresh(&mut self.field) {
+                self.fail(e);
+                self.record_final();
+                return false;
+            }
+        }
         let stats = self.field.last_stats();
         let s = self.stepper.s();
         if let Some(eps) = self.scenario.stop.cost_below {
@@ -512,43 +655,100 @@ impl Session {
         if let Err(e) = self.record_until(s) {
             return self.fail(e);
         }
-        if let (Some(r), Some(prev)) = (stats.rank, self.last_rank) {
-            if r != prev {
-                self.events.push(Event::new(
-                    s,
-                    EventKind::RankChange {
-                        rank: r,
-                        previous_rank: prev,
-                        // Below min(K, QN) the adapted flow is the DAE (4.5): ∂ₛx̲ = −𝒫∇ₓC.
-                        dae: r < self.field.model.k().min(self.field.model.qn()),
-                    },
-                    format!("rank D changed from {prev} to {r}"),
-                ));
+        if let Some((update, unit)) = update {
+            let event = self.rank_event(s, &update, unit);
+            if let (
+                true,
+                EventKind::RankChange {
+                    singularity: Some(sing),
+                    ..
+                },
+            ) = (self.scenario.stop.at_singularity, &event.kind)
+            {
+                let kind = EventKind::BlowUp {
+                    rank: update.numerical,
+                    rank_used: update.previous,
+                    singularity: sing.clone(),
+                };
+                self.finish(Status::BlowUp, Event::new(s, kind, event.message));
+                self.record_final();
+                return false;
             }
+            self.events.push(event);
         }
-        self.last_rank = stats.rank.or(self.last_rank);
         let stat_tol = self
             .scenario
             .stop
             .stationary_below
             .unwrap_or(DEFAULT_STATIONARY_BELOW);
-        if stats.stationarity <= stat_tol {
-            self.finish(
-                Status::Stationary,
-                Event::new(
-                    s,
-                    EventKind::Stationary {
-                        stationarity: stats.stationarity,
-                        cost: stats.cost,
-                    },
-                    format!(
-                        "the flow is at rest: μ = {:.2e} ≤ {stat_tol:.0e}, C = {:.6e}",
-                        stats.stationarity, stats.cost
-                    ),
-                ),
-            );
-            self.record_final();
-            return self.auto_escape();
+        if stats.stationarity <= stat_tol || self.is_global(stats.cost) {
+            match self.check_rest() {
+                Ok(check) if check.rest.at_rest() => {
+                    let msg = rest_sentence(&check, stats.stationarity, stat_tol);
+                    let rest = RestInfo::from(&check);
+                    let kind = if check.rest == Rest::GlobalMinimum {
+                        EventKind::GlobalMinimum {
+                            cost: check.cost,
+                            rest,
+                        }
+                    } else {
+                        EventKind::Stationary {
+                            stationarity: stats.stationarity,
+                            cost: stats.cost,
+                            rest: Some(rest),
+                        }
+                    };
+                    self.finish(Status::Stationary, Event::new(s, kind, msg));
+                    self.end = Some(check);
+                    self.record_final();
+                    return self.auto_escape();
+                }
+                Ok(check) => {
+                    if !self.refused_rest {
+                        self.refused_rest = true;
+                        self.events.push(Event::new(
+                            s,
+                            EventKind::NotAtRest {
+                                stationarity: stats.stationarity,
+                                proj_ratio: Some(check.proj_ratio),
+                                rank: Some(check.rank),
+                                rank_used: Some(check.rank_used),
+                            },
+                            format!(
+                                "μ = {:.2e} ≤ {stat_tol:.0e}, but |𝒫∇ₓC|/|∇ₓC| = {:.2e} at \
+                                     rank_used = {} (numerical rank {}): not a rest point (a rest \
+                                     needs ≤ {:.0e}); the flow goes on",
+                                stats.stationarity,
+                                check.proj_ratio,
+                                check.rank_used,
+                                check.rank,
+                                crate::math::flow::REST_RTOL
+                            ),
+                        ));
+                    }
+                }
+                Err(e) => {
+                    if !self.refused_rest {
+                        self.refused_rest = true;
+                        self.events.push(Event::new(
+                            s,
+                            EventKind::NotAtRest {
+                                stationarity: stats.stationarity,
+                                proj_ratio: None,
+                                rank: None,
+                                rank_used: None,
+                            },
+                            format!(
+                                "μ = {:.2e} ≤ {stat_tol:.0e}, but the rest test could not run \
+                                 ({e}); the flow goes on",
+                                stats.stationarity
+                            ),
+                        ));
+                    }
+                }
+            }
+        } else if stats.stationarity > 10.0 * stat_tol {
+            self.refused_rest = false;
         }
         if s >= self.s_max {
             self.finish(
@@ -602,11 +802,13 @@ impl Session {
         }
     }
 
-    /// Attempts one escape step (4.15)–(4.17) from the current `θ` (the page's Escape button).
+    /// Attempts one escape from the current `θ` (the page's Escape button), verified by the full
+    /// Hessian (see [`critical::attempt`]); the rest test is taken at the rank the field used.
     ///
     /// On success `θ` jumps to `θ₀'` with an `escape` event and the run resumes (a run that ended
-    /// at `s_max` stays ended); otherwise a `no_escape` event records the minimal Rayleigh
-    /// quotient and nothing changes. Backtracking parameters come from the scenario's `escape`.
+    /// at `s_max` stays ended); otherwise a `no_escape` event records why (not at rest, a strict
+    /// minimum, undecided at second order) and nothing changes. Backtracking parameters come from
+    /// the scenario's `escape`.
     ///
     /// Errors: non-finite state or failed decompositions; the session is unchanged then.
     pub fn escape(&mut self) -> Result<Escape> {
@@ -616,6 +818,7 @@ impl Session {
             &self.field.model,
             &theta,
             self.scenario.rank_rtol,
+            self.field.rank_used(),
             &self.scenario.escape,
         )?;
         let event = Event::of_escape(s, &outcome);
@@ -694,6 +897,167 @@ impl Session {
         )
     }
 
+    /// Decides the rank at the start point (or after a jump) and re-evaluates the field there
+    /// when the decision differs from the numerical rank the first evaluation used.
+    fn start_rank_policy(&mut self, s: f64) -> Result<()> {
+        let y = self.stepper.y().to_vec();
+        if self.field.repattern(&y) {
+            self.stepper.refresh(&mut self.field)?;
+        }
+        let first = self.field.last_stats().rank;
+        self.field.accept();
+        self.note_rank();
+        self.step_rank = self.field.rank_used();
+        if let Some((update, unit)) = self.field.take_update() {
+            if first != Some(update.used) {
+                let theta = self.stepper.y().to_vec();
+                self.stepper.restart(s, &theta, &mut self.field)?;
+            }
+            let event = self.rank_event(s, &update, unit);
+            self.events.push(event);
+        }
+        Ok(())
+    }
+
+    /// Whether the integration has stalled: at the pace of the last [`CRAWL_WINDOW`] accepted
+    /// steps, `s_max` would need more steps than the budget `stop.max_steps` has left.
+    fn crawling(&mut self) -> bool {
+        let steps = self.stepper.stats.steps;
+        if steps == 0 || steps % CRAWL_WINDOW != 0 {
+            return false;
+        }
+        let s = self.stepper.s();
+        let (s0, n0) = std::mem::replace(&mut self.crawl_mark, (s, steps));
+        let ds = s - s0;
+        let max_steps = self.scenario.stop.max_steps.unwrap_or(DEFAULT_MAX_STEPS);
+        let left = max_steps.saturating_sub(steps) as f64;
+        n0 < steps && ds > 0.0 && (self.s_max - s) / ds * (steps - n0) as f64 > left
+    }
+
+    /// Records whether the field's rank is below `QN` at the accepted point (Thm 2.1's hypothesis).
+    fn note_rank(&mut self) {
+        let qn = self.field.model.qn();
+        let below = match self.field.rank_used() {
+            Some(r) => r < qn,
+            None => self.field.model.k() < qn,
+        };
+        self.below_qn |= below;
+    }
+
+    /// `C` at the level of rounding: see [`diagnostics::GLOBAL_COST_RTOL`].
+    fn is_global(&self, cost: f64) -> bool {
+        let m = &self.field.model;
+        let y2: f64 = m.y.iter().map(|v| v * v).sum();
+        cost <= diagnostics::GLOBAL_COST_RTOL * (y2 / (2.0 * m.n() as f64)).max(1.0)
+    }
+
+    /// The rest test at the current state, at the rank the field uses (see
+    /// [`diagnostics::rest_check`]).
+    fn check_rest(&mut self) -> Result<RestCheck> {
+        let theta = self.stepper.y().to_vec();
+        diagnostics::rest_check(
+            &self.field.model,
+            &mut self.sample_ws,
+            &theta,
+            self.scenario.rank_rtol,
+            self.field.rank_used(),
+        )
+    }
+
+    /// The `rank_change` event of a rank decision, with the band and, for an approach to a
+    /// singularity, the unit that dominates the vanishing singular vector.
+    fn rank_event(&self, s: f64, u: &RankUpdate, unit: Option<(UnitRef, f64)>) -> Event {
+        let model = &self.field.model;
+        let full = model.k().min(model.qn());
+        let rtol = self.scenario.rank_rtol;
+        let band_text = if u.band.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; σ/σ_max in the band ({rtol:.0e}, {:.0e}]: {}",
+                crate::math::flow::RANK_BAND * rtol,
+                u.band
+                    .iter()
+                    .map(|b| format!("{b:.1e}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let dae = if u.used < full {
+            format!(
+                "the field is the DAE (4.5) at rank {} < min(K, QN) = {full}",
+                u.used
+            )
+        } else {
+            format!("the field uses full rank {full}")
+        };
+        let message = match (u.reason, u.singular) {
+            (RankReason::Singular, Some((i, share, ratio))) => {
+                let who = unit.map_or(String::new(), |(w, sh)| {
+                    format!(
+                        "; {} carries {:.0}% of that singular vector",
+                        w.describe(&model.net),
+                        100.0 * sh
+                    )
+                });
+                let stall = if u.stalled {
+                    " (the integration stalled: at its pace s_max needs more steps than \
+                     stop.max_steps leaves)"
+                } else {
+                    ""
+                };
+                format!(
+                    "approach to a singularity at s = {s:.6}{stall}: σ_{}/σ_max = {ratio:.2e} \
+                     carries {:.0}% of |∂ₛθ|², which grows like 1/σ as σ → 0{who}; {}{band_text}",
+                    i + 1,
+                    100.0 * share,
+                    if self.scenario.stop.at_singularity {
+                        "the run stops (stop.at_singularity)".to_string()
+                    } else {
+                        format!("dropping it: {dae}")
+                    }
+                )
+            }
+            _ if u.previous == u.used => format!(
+                "rank_used = {} (numerical rank {}): {dae}{band_text}",
+                u.used, u.numerical
+            ),
+            _ => format!(
+                "rank_used {} → {} ({}; numerical rank {}): {dae}{band_text}",
+                u.previous,
+                u.used,
+                u.reason.name().replace('_', " "),
+                u.numerical
+            ),
+        };
+        let singularity = u
+            .singular
+            .map(|(index, field_share, sigma_ratio)| Singularity {
+                index,
+                sigma_ratio,
+                field_share,
+                stalled: u.stalled,
+                unit_layer: unit.map(|(w, _)| w.layer),
+                unit: unit.map(|(w, _)| w.unit),
+                unit_share: unit.map(|(_, sh)| sh),
+                unit_text: unit.map(|(w, _)| w.describe(&model.net)),
+            });
+        Event::new(
+            s,
+            EventKind::RankChange {
+                rank: u.numerical,
+                previous_rank: u.previous,
+                dae: u.used < full,
+                rank_used: Some(u.used),
+                reason: Some(u.reason),
+                band: u.band.clone(),
+                band_edges: Some([rtol, crate::math::flow::RANK_BAND * rtol]),
+                singularity,
+            },
+            message,
+        )
+    }
+
     fn fail(&mut self, e: Error) -> bool {
         let s = self.stepper.s();
         let (status, kind) = match e {
@@ -730,12 +1094,15 @@ impl Session {
     pub fn jump(&mut self, theta: &[f64], event: Event) -> Result<()> {
         self.field.model.net.check_theta(theta, "theta")?;
         let s = self.stepper.s();
-        self.field.reset_rank_lock();
+        self.field.reset_rank_policy();
         self.stepper.restart(s, theta, &mut self.field)?;
         self.events.push(event);
-        self.last_rank = self.field.last_stats().rank;
+        self.start_rank_policy(s)?;
         if self.status != Status::SMax {
             self.status = Status::Running;
+            self.end = None;
+            self.end_note = None;
+            self.refused_rest = false;
         }
         Ok(())
     }
@@ -765,12 +1132,53 @@ impl Session {
             &theta,
             self.stepper.s(),
             self.scenario.rank_rtol,
+            self.field.rank_used(),
             Keep {
                 theta: true,
                 outputs: true,
                 singular_values: true,
             },
         )
+    }
+
+    /// The rest class of the end point, once the run has ended (see [`Rest`]).
+    pub fn rest(&self) -> Option<Rest> {
+        if !self.finished() {
+            return None;
+        }
+        let at_rest = self
+            .end
+            .as_ref()
+            .filter(|c| c.rest.at_rest())
+            .map(|c| c.rest);
+        Some(match (at_rest, self.status) {
+            (Some(r), _) => r,
+            (None, Status::BlowUp | Status::NonFinite) => Rest::BlowUp,
+            (None, _) if self.end.is_none() => return None,
+            (None, _) => Rest::Moving,
+        })
+    }
+
+    /// The end-point test, once the run has ended (absent when it could not run).
+    pub fn end_check(&self) -> Option<&RestCheck> {
+        self.end.as_ref()
+    }
+
+    fn final_state(&self) -> Final {
+        let end = self.end.as_ref().filter(|_| self.finished());
+        Final {
+            s: self.s(),
+            cost: self.cost(),
+            theta: self.theta().to_vec(),
+            reason: self.status.name().into(),
+            rank: end.map(|c| c.rank),
+            rank_used: end.map(|c| c.rank_used),
+            rest: self.rest(),
+            proj_ratio: end.map(|c| c.proj_ratio),
+            identity_error: end.map(|c| c.identity_error),
+            band: end.map(|c| c.band.clone()).unwrap_or_default(),
+            note: self.end_note.clone().filter(|_| self.finished()),
+        }
     }
 
     /// The run so far as a [`Trace`].
@@ -789,16 +1197,43 @@ impl Session {
             initial_cost: self.c0,
             samples: self.samples.clone(),
             events: self.events.clone(),
-            final_state: Final {
-                s: self.s(),
-                cost: self.cost(),
-                theta: self.theta().to_vec(),
-                reason: self.status.name().into(),
-            },
+            final_state: self.final_state(),
             predicted_stopping_time: self.predicted_stopping_time(),
             measured_stopping_time: self.measured_stop,
             stats: self.stepper.stats,
             rank_formula: self.rank_check.clone(),
         }
+    }
+}
+
+/// Accepted steps per window of the stall test (see `Session::crawling`).
+pub const CRAWL_WINDOW: u64 = 500;
+
+/// The sentence of the event that ends a run at a rest point.
+fn rest_sentence(c: &RestCheck, mu: f64, tol: f64) -> String {
+    match c.rest {
+        Rest::GlobalMinimum => format!(
+            "a global minimum: C = {:.3e}, the outputs are at their targets to rounding",
+            c.cost
+        ),
+        Rest::RegularRest => format!(
+            "at rest (Thm 5.1): μ = {mu:.2e} ≤ {tol:.0e}; |𝒫∇ₓC|/|∇ₓC| = {:.1e} at full \
+                 rank_used = {}, C = {:.6e} = (N/2)|𝒫^⊥∇ₓC|² to {:.0e}",
+            c.proj_ratio,
+            c.rank_used,
+            c.cost,
+            c.identity_error.max(1e-16)
+        ),
+        _ => format!(
+            "a rest point of the DAE (4.5) at rank_used = {} < min(K, QN) = {} (numerical \
+                 rank {}): μ = {mu:.2e} ≤ {tol:.0e}; |𝒫∇ₓC|/|∇ₓC| = {:.1e}, C = {:.6e} = \
+                 (N/2)|𝒫^⊥∇ₓC|² to {:.0e}",
+            c.rank_used,
+            c.full,
+            c.rank,
+            c.proj_ratio,
+            c.cost,
+            c.identity_error.max(1e-16)
+        ),
     }
 }

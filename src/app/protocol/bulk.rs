@@ -94,6 +94,15 @@ impl Scalar for f64 {
     }
 }
 
+impl Scalar for Option<usize> {
+    fn to_f64(&self) -> f64 {
+        self.map_or(f64::NAN, |v| v as f64)
+    }
+    fn from_f64(v: f64) -> Self {
+        v.is_finite().then_some(v as usize)
+    }
+}
+
 impl Scalar for usize {
     fn to_f64(&self) -> f64 {
         *self as f64
@@ -130,6 +139,7 @@ sample_scalars!(
     s,
     cost,
     rank,
+    rank_used,
     sigma_max,
     sigma_min,
     lambda_min,
