@@ -429,7 +429,7 @@ fn manual_escape_resumes_the_run() {
 }
 
 #[test]
-fn transversally_minimal_submanifold_gives_no_escape() {
+fn a_morse_bott_rest_point_gives_no_escape() {
     let mut s = Session::new(&common::preset("shallow-relu-inactive")).unwrap();
     s.run();
     let t = s.trace();
@@ -451,6 +451,17 @@ fn transversally_minimal_submanifold_gives_no_escape() {
         .expect("a no_escape event with its measurements");
     let lam = ne.rayleigh_min.unwrap();
     assert!(lam >= 0.0, "min Rayleigh quotient {lam}");
+    // The full Hessian: zero on a kernel of exactly K − r dimensions (M_crit's tangent), positive
+    // across it — a local minimum that is not strict (Morse–Bott), not an undecided point.
+    let h = ne.hessian.as_ref().expect("the Hessian at the rest point");
+    assert_eq!(
+        h.verdict,
+        pullback::math::critical::Verdict::MorseBottMinimum
+    );
+    assert!(h.constant_rank);
+    let dim = s.critical_submanifold().unwrap().dimension;
+    assert_eq!(h.kernel_dim, Some(dim));
+    assert_eq!(ne.theta_before, t.final_state.theta);
     // Inside a ReLU activation region rank D is locally constant: Thm 4.2's hypothesis holds.
     let cm = s.critical_submanifold().unwrap();
     let nearby = cm.ranks_nearby(s.model(), 1e-4, 8, 1).unwrap();
@@ -463,7 +474,7 @@ fn transversally_minimal_submanifold_gives_no_escape() {
     let theta = s.theta().to_vec();
     let out = s.escape().unwrap();
     let Escape::NoEscape { at: n, .. } = out else {
-        panic!("escaped from a transversally minimal point")
+        panic!("escaped from a local minimum")
     };
     assert_eq!(n.rayleigh_min, Some(lam));
     assert_eq!(s.theta(), &theta[..]);
@@ -499,8 +510,14 @@ fn trapping_region_outlasts_the_prop_3_1_bound_at_full_rank() {
         measured >= sharp && sharp >= bound,
         "{measured} ≥ {sharp} ≥ {bound}"
     );
+    // Thm 2.2 speaks of the adapted flow: the standard flow's trace predicts nothing.
+    assert_eq!(t.predicted_stopping_time, None);
+    let pred = pullback::math::diagnostics::predicted_stopping_time(
+        t.n,
+        t.initial_cost,
+        sc.stop.cost_below.unwrap(),
+    );
     // A long stay: the standard flow needs many times the adapted flow's whole run.
-    let pred = t.predicted_stopping_time.unwrap();
     assert!(
         measured > 2.0 * pred,
         "trapped only {measured} (s_ε = {pred})"
@@ -535,6 +552,11 @@ fn trapping_region_outlasts_the_prop_3_1_bound_at_full_rank() {
     a.run();
     let ta = a.trace();
     let m = ta.measured_stopping_time.expect("adapted flow reaches ε");
+    assert_eq!(
+        ta.predicted_stopping_time,
+        Some(pred),
+        "full rank along the orbit"
+    );
     assert!(
         (m - pred).abs() <= 1e-4 * pred,
         "adapted: {m} vs s_ε {pred}"

@@ -15,7 +15,8 @@
 use crate::error::{Error, Result};
 use crate::linalg;
 use crate::math::construct::{self, Cut};
-use crate::math::critical::{self, CriticalSubmanifold, PointKind};
+use crate::math::critical::{self, CriticalSubmanifold, HessianReport, PointKind};
+use crate::math::diagnostics::RestCheck;
 use crate::math::flow::{eval_field, FlowSpec, Workspace};
 use crate::math::model::Model;
 use crate::math::net::{Activation, Mlp};
@@ -54,7 +55,7 @@ pub struct EscapeMark {
     pub cost_after: f64,
     /// `|θ₀' − θ*|`.
     pub step: f64,
-    /// The least Rayleigh quotient of the Hessian on `span{∇_θ g_α}` (negative).
+    /// The Rayleigh quotient `vᵀHv` of the step's direction (the Hessian's least eigenvalue).
     pub rayleigh: f64,
     /// Backtracking lengths tried.
     pub trials: u64,
@@ -129,6 +130,15 @@ pub struct CriticalReport {
     pub no_escape: Option<String>,
     /// The cost slice (in the bulk).
     pub slice: SliceHeader,
+    /// The rank the field used at `θ*` (the rest test is taken at it).
+    #[serde(default)]
+    pub rank_used: Option<usize>,
+    /// The rest test at `θ*`: class, `|𝒫∇ₓC|/|∇ₓC|` at `rank_used`, the band.
+    #[serde(default)]
+    pub rest: Option<RestCheck>,
+    /// The full Hessian at `θ*` when it is a rest point (not computed elsewhere).
+    #[serde(default)]
+    pub hessian: Option<HessianReport>,
 }
 
 /// The critical submanifold of lane `lane`'s session at `θ*`, with the cost slice on a
@@ -188,13 +198,26 @@ pub fn critical_report(
         sc.escape.equilibrium_rtol,
         sc.trap.map_or(1e-3, |t| t.rho_below),
     )?;
+    let rank_used = match escape_event {
+        Some((_, e)) => e.hessian.as_ref().and_then(|h| h.rank_used),
+        None => ses.rank_used(),
+    };
+    let (rest, hessian) =
+        critical::hessian_at_rest(model, &theta_star, rtol, rank_used, sc.escape.kernel_rtol)?;
     let cm = CriticalSubmanifold::at(model, &theta_star, rtol)?;
-    let (u, u_name) = match &step_dir {
-        Some((d, _)) => (d.clone(), "the escape direction (a normal of M_crit)"),
-        None => match cm.min_direction() {
+    let (u, u_name) = match (&step_dir, &hessian) {
+        (Some((d, _)), _) => (
+            d.clone(),
+            "the escape direction (the eigenvector of the Hessian's least eigenvalue)",
+        ),
+        (None, Some((_, v))) => (
+            v.clone(),
+            "the eigenvector of the Hessian's least eigenvalue (where an escape would go)",
+        ),
+        (None, None) => match cm.min_direction() {
             Some(v) => (
                 v,
-                "the normal of least Rayleigh quotient (where an escape would go)",
+                "the normal of least Rayleigh quotient (θ* is not at rest: no escape applies)",
             ),
             None => (
                 cm.normal_unit(0).ok_or_else(|| {
@@ -278,6 +301,9 @@ pub fn critical_report(
             u: u_name.into(),
             w: w_name.into(),
         },
+        rank_used: Some(rest.rank_used),
+        rest: Some(rest),
+        hessian: hessian.map(|(h, _)| h),
     };
     Ok((report, slice.cost))
 }

@@ -4,7 +4,6 @@
 //! field), 1 when a file cannot be read or written.
 
 use plotters::prelude::*;
-use pullback::math::diagnostics::Rest;
 use pullback::math::fast::Solver;
 use pullback::plot::cost::CostFigure;
 use pullback::run::bench::{self, BenchConfig, Probe};
@@ -96,43 +95,6 @@ impl From<Error> for Failure {
             Error::Io(m) => Failure::Io(m),
             other => Failure::Usage(other.to_string()),
         }
-    }
-}
-
-/// The summary's line about where the run ended: the rest class with the measurements it rests on.
-fn rest_line(trace: &pullback::run::scenario::Trace) -> String {
-    let f = &trace.final_state;
-    let full = trace.k.min(trace.q * trace.n);
-    let band = if f.band.is_empty() {
-        String::new()
-    } else {
-        let b: Vec<String> = f.band.iter().map(|v| format!("{v:.1e}")).collect();
-        format!(
-            "; σ/σ_max in the band ({:.0e}, {:.0e}]: {}",
-            trace.rank_rtol,
-            1e3 * trace.rank_rtol,
-            b.join(", ")
-        )
-    };
-    let (Some(rest), Some(r), Some(u), Some(p)) = (f.rest, f.rank, f.rank_used, f.proj_ratio)
-    else {
-        return match &f.note {
-            Some(n) => format!("end point: not classified ({n})"),
-            None => "end point: not classified".into(),
-        };
-    };
-    let test = format!(
-        "|𝒫∇ₓC|/|∇ₓC| = {p:.1e} at rank_used = {u} (numerical rank {r}, min(K, QN) = {full}){band}"
-    );
-    match rest {
-        Rest::GlobalMinimum => format!("end point: global_minimum (C = {:.3e})", f.cost),
-        Rest::RegularRest | Rest::RankLossRest => format!(
-            "end point: {} ({test}; C = (N/2)|𝒫^⊥∇ₓC|² to {:.0e})",
-            rest.name(),
-            f.identity_error.unwrap_or(0.0).max(1e-16)
-        ),
-        Rest::BlowUp => format!("end point: blow_up ({test})"),
-        Rest::Moving => format!("end point: moving, not at rest ({test}; a rest needs ≤ 1e-8)"),
     }
 }
 
@@ -382,7 +344,12 @@ fn run(args: &[String]) -> Result<(), Failure> {
                 ratios.join(", ")
             );
         }
-        eprintln!("  {}", rest_line(&trace));
+        eprintln!(
+            "  {}",
+            trace
+                .final_state
+                .sentence(trace.k, trace.q * trace.n, trace.rank_rtol)
+        );
     }
     if let Some(out) = &ra.out {
         std::fs::write(out, trace.to_json())

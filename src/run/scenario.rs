@@ -8,7 +8,7 @@ use crate::error::{non_negative, positive, Error, Result};
 use crate::linalg::DEFAULT_RANK_RTOL;
 use crate::math::critical::{EscapeSpec, RankCheck, RankFormula, TrapSpec};
 use crate::math::data::{DataSpec, Dataset};
-use crate::math::diagnostics::Sample;
+use crate::math::diagnostics::{Rest, Sample};
 use crate::math::flow::FlowSpec;
 use crate::math::integrate::{IntegratorSpec, Stats};
 use crate::math::model::{Model, Regime};
@@ -395,7 +395,7 @@ pub struct Final {
     /// Where the run ended: `global_minimum`, `regular_rest`, `rank_loss_rest`, `blow_up` or
     /// `moving` (absent for a snapshot of a running session, or when the test could not run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rest: Option<crate::math::diagnostics::Rest>,
+    pub rest: Option<Rest>,
     /// `|𝒫∇ₓC|/|∇ₓC|` at `rank_used` (a rest point needs `≤ 1e-8`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proj_ratio: Option<f64>,
@@ -408,6 +408,49 @@ pub struct Final {
     /// Why the end-point test could not run, when it could not (sizes, non-finite state).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+impl Final {
+    /// One sentence about where the run ended: the rest class with the measurements it rests on
+    /// (`k`, `qn`: sizes; `rank_rtol`: the band's lower edge). The CLI's summary and the page's
+    /// end-point line.
+    pub fn sentence(&self, k: usize, qn: usize, rank_rtol: f64) -> String {
+        let full = k.min(qn);
+        let band = if self.band.is_empty() {
+            String::new()
+        } else {
+            let b: Vec<String> = self.band.iter().map(|v| format!("{v:.1e}")).collect();
+            format!(
+                "; σ/σ_max in the band ({rank_rtol:.0e}, {:.0e}]: {}",
+                crate::linalg::RANK_BAND * rank_rtol,
+                b.join(", ")
+            )
+        };
+        let (Some(rest), Some(r), Some(u), Some(p)) =
+            (self.rest, self.rank, self.rank_used, self.proj_ratio)
+        else {
+            return match &self.note {
+                Some(n) => format!("end point: not classified ({n})"),
+                None => "end point: not classified".into(),
+            };
+        };
+        let test = format!(
+            "|𝒫∇ₓC|/|∇ₓC| = {p:.1e} at rank_used = {u} (numerical rank {r}, min(K, QN) = \
+             {full}){band}"
+        );
+        match rest {
+            Rest::GlobalMinimum => format!("end point: global_minimum (C = {:.3e})", self.cost),
+            Rest::RegularRest | Rest::RankLossRest => format!(
+                "end point: {} ({test}; C = (N/2)|𝒫^⊥∇ₓC|² to {:.0e})",
+                rest.name(),
+                self.identity_error.unwrap_or(0.0).max(1e-16)
+            ),
+            Rest::BlowUp => format!("end point: blow_up ({test})"),
+            Rest::Moving => {
+                format!("end point: moving, not at rest ({test}; a rest needs ≤ 1e-8)")
+            }
+        }
+    }
 }
 
 /// Identifies a trace document.

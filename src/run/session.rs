@@ -246,7 +246,8 @@ pub struct Frame {
     pub outputs: Vec<f64>,
     /// Stationarity `μ` of the last field evaluation.
     pub stationarity: f64,
-    /// Rank of `D` at the last field evaluation, for flows that compute it.
+    /// The rank the field used at the last evaluation, for flows that decide one (see
+    /// [`RankPolicy`]).
     pub rank: Option<usize>,
     /// Run status.
     pub status: Status,
@@ -923,7 +924,7 @@ impl Session {
     /// steps, `s_max` would need more steps than the budget `stop.max_steps` has left.
     fn crawling(&mut self) -> bool {
         let steps = self.stepper.stats.steps;
-        if steps == 0 || steps % CRAWL_WINDOW != 0 {
+        if steps == 0 || !steps.is_multiple_of(CRAWL_WINDOW) {
             return false;
         }
         let s = self.stepper.s();
@@ -1162,6 +1163,20 @@ impl Session {
     /// The end-point test, once the run has ended (absent when it could not run).
     pub fn end_check(&self) -> Option<&RestCheck> {
         self.end.as_ref()
+    }
+
+    /// The end-point sentence (see [`Final::sentence`]), once the run has ended.
+    pub fn end_sentence(&self) -> Option<String> {
+        let m = &self.field.model;
+        self.finished().then(|| {
+            self.final_state()
+                .sentence(m.k(), m.qn(), self.scenario.rank_rtol)
+        })
+    }
+
+    /// The rank the field uses now (`None` for flows without rank decisions).
+    pub fn rank_used(&self) -> Option<usize> {
+        self.field.rank_used()
     }
 
     fn final_state(&self) -> Final {

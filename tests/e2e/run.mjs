@@ -437,18 +437,29 @@ await test('trapped preset: the critical panel appears at the rest point and Esc
   assert(Math.abs(grad.value - 0.5) < 1e-9, `|∇ₓC| = ${grad.value}`);
   assert(proj.value <= 1e-6 * grad.value, `|𝒫∇ₓC| = ${proj.value}`);
   const verdict = await page.textContent('[data-testid=critical-verdict]');
-  assert(verdict.startsWith('θ* is a rank-loss equilibrium'), verdict);
+  assert(verdict.startsWith('θ* is a rest point of the DAE (4.5)'), verdict);
+  // The full Hessian's readouts: λ_min < 0 and dim ker H beside K − r.
+  const hess = await readout(page, 'hessian');
+  assert(hess.value < 0, `λ_min(H) = ${hess.value}`);
+  const kern = await readout(page, 'kernel');
+  assert(kern.text.includes('beside K − r = 6'), `dim ker H: ${kern.text}`);
   await page.locator('[data-testid=critical-panel]').scrollIntoViewIfNeeded();
   await page.waitForTimeout(500);
   const ink = await inkOf(page, 'figure[data-view=critical] canvas');
   assert(ink > 0.3, `the slice heatmap is blank: ink ${ink}`);
-  // Escape: one step along the normal bundle lowers the cost readout.
+  // Escape: one step along the eigenvector of the Hessian's least eigenvalue lowers the cost.
   assert(await page.isEnabled('[data-testid=escape]'), 'the Escape button is disabled at the rest point');
   await page.click('[data-testid=escape]');
   await page.waitForFunction((c) => Number(document.querySelector('[data-testid=cost]').dataset.value) < c, c1);
   const c2 = await value(page, 'cost');
   figures.escapeCost = [c1, c2];
-  assert(Math.abs(c2 - 0.4861177) < 1e-6, `cost after the escape: ${c2}`);
+  // The readout is the escape's own C(θ₀'), which passed the acceptance test
+  // C(θ₀') ≤ C(θ*) − sufficient·½|λ|t² (sufficient = 0.1), with λ the step's Rayleigh quotient
+  // within 0.1% of the Hessian's least eigenvalue.
+  const esc = (await page.evaluate(() => window.pullback.lanes()))[0].events.find((e) => e.kind === 'escape');
+  assert(esc && esc.cost_after === c2, `the readout ${c2} is not the escape's cost ${esc && esc.cost_after}`);
+  assert(c2 <= c1 - 0.1 * 0.5 * Math.abs(esc.rayleigh) * esc.step * esc.step, `acceptance: ${c2}`);
+  assert(Math.abs(esc.rayleigh - esc.hessian_min_eig) <= 1e-3 * Math.abs(esc.hessian_min_eig), `quotient ${esc.rayleigh} vs λ_min ${esc.hessian_min_eig}`);
   await page.waitForFunction(() => document.querySelector('[data-testid=critical-escape]').textContent.startsWith('Escape at s ='));
   await page.screenshot({ path: path.join(artifacts, 'critical-panel.png'), fullPage: true });
   // Playing on fits XOR; the automatic toggle writes escape=1 into the link.
@@ -457,6 +468,38 @@ await test('trapped preset: the critical panel appears at the rest point and Esc
   assert(await value(page, 'cost') <= 1e-8, `after the escape the flow did not reach ε: ${await value(page, 'cost')}`);
   await page.check('[data-testid=escape-auto]');
   await page.waitForFunction(() => location.hash.includes('escape=1'));
+  await context.close();
+});
+
+await test('a hand-built underparametrized net ends with a class; the table, the panel and the trace agree', async () => {
+  // 2-2-3 tanh on three noisy blobs: K = 15 < QN = 108.
+  const { page, context } = await open('#data=blobs&Q=3&N=36&noise=0.5&seed=2&net=2&act=tanh&flows=adapted&smax=4000&eps=none&speed=max&view=cost,outputs,critical');
+  await waitState(page, ['ready']);
+  await page.click('[data-testid=play]');
+  await waitState(page, ['paused'], 120000);
+  const cell = await page.evaluate(() => {
+    const c = document.querySelector('#lanes tbody tr .st');
+    const r = document.querySelector('#lanes tbody tr .r');
+    return { rest: c.dataset.rest, rank: r.dataset.rank, used: r.dataset.rankUsed };
+  });
+  const classes = ['global_minimum', 'regular_rest', 'rank_loss_rest', 'blow_up', 'moving'];
+  assert(classes.includes(cell.rest), `the table shows no class: ${JSON.stringify(cell)}`);
+  const end = await page.textContent('[data-testid=end-point]');
+  assert(end.includes(`end point: ${cell.rest}`) || (cell.rest === 'moving' && end.includes('end point: moving')), `end-point line: ${end}`);
+  // The downloaded trace says the same.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-trace]')]);
+  const trace = JSON.parse(await fs.promises.readFile(await download.path(), 'utf8'));
+  assert(trace.final.rest === cell.rest, `trace ${trace.final.rest} vs table ${cell.rest}`);
+  assert(String(trace.final.rank) === cell.rank && String(trace.final.rank_used ?? '') === String(cell.used), `ranks: trace ${trace.final.rank}/${trace.final.rank_used}, table ${cell.rank}/${cell.used}`);
+  assert(!['step_size', 'max_steps', 'non_finite'].includes(trace.final.reason), `ended by ${trace.final.reason}`);
+  // At a rest point the panel describes the same class.
+  if (cell.rest === 'regular_rest' || cell.rest === 'rank_loss_rest') {
+    await page.waitForFunction(() => document.querySelector('[data-testid=critical-verdict]')?.textContent, null, { timeout: 30000 });
+    const verdict = await page.textContent('[data-testid=critical-verdict]');
+    const want = cell.rest === 'regular_rest' ? 'θ* is a rest point of Thm 5.1' : 'θ* is a rest point of the DAE (4.5)';
+    assert(verdict.startsWith(want), `panel: ${verdict}`);
+  }
+  figures.handBuilt = { rest: cell.rest, rank: trace.final.rank, rank_used: trace.final.rank_used, s: trace.final.s };
   await context.close();
 });
 

@@ -66,10 +66,22 @@ export function showFrame(f) {
     if (!r) return;
     r.querySelector('.s').textContent = fmtS(l.s);
     r.querySelector('.c').textContent = fmt(l.cost);
-    r.querySelector('.r').textContent = l.rank ?? '–';
-    r.querySelector('.st').textContent = l.status;
+    // The rank the field uses beside the numerical one, when they differ (a singular value in the
+    // hysteresis band was dropped): one rank along an orbit, shown as the field used it.
+    const rank = l.rank ?? '–';
+    r.querySelector('.r').textContent =
+      l.rank_used != null && l.rank_used !== l.rank ? `${l.rank_used} used (numerical ${rank})` : String(rank);
+    r.querySelector('.r').dataset.rank = l.rank ?? '';
+    r.querySelector('.r').dataset.rankUsed = l.rank_used ?? '';
+    r.querySelector('.st').textContent = l.rest ? `${l.status} · ${l.rest}` : l.status;
+    r.querySelector('.st').dataset.rest = l.rest ?? '';
     r.querySelector('.sps').textContent = l.steps_per_s > 0 ? l.steps_per_s.toFixed(0) : '–';
   });
+  const ends = state.lanes
+    .map((l, i) => (l.end ? `${state.info.lanes[i].label}: ${l.end}` : null))
+    .filter(Boolean);
+  $('end-point').hidden = ends.length === 0;
+  $('end-point').textContent = ends.join('\n');
   if (f.progress != null) showProgress(f.progress);
   else if (!state.running) $('progress').hidden = true;
   return s;

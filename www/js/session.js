@@ -232,7 +232,7 @@ function watchRestPoints() {
 }
 
 function onCritical(r) {
-  const notable = r.kind === 'rank_loss_equilibrium' || r.at_escape || r.no_escape;
+  const notable = r.rest?.rest === 'rank_loss_rest' || r.kind === 'rank_loss_equilibrium' || r.at_escape || r.no_escape;
   // The panel appears, and the flow it describes becomes the focused one (editor.js).
   if (notable && !state.page.views().includes('critical')) emit('notable-critical', r);
   showCritical(r.lane);

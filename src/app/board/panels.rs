@@ -2,7 +2,8 @@
 //! the homotopy family and the reparametrization, each as readouts and a verdict in words.
 
 use super::{alpha_label, fmt_e, fmt_g, fmt_s, Board, FIELDS_VANISH};
-use crate::math::critical::PointKind;
+use crate::math::critical::{CurvatureMethod, PointKind, Verdict};
+use crate::math::diagnostics::Rest;
 use crate::plot::alpha_color;
 use crate::plot::css;
 use crate::run::session::Status;
@@ -143,68 +144,102 @@ impl Board {
         } else {
             0.0
         };
-        let verdict = match r.kind {
-            PointKind::RankLossEquilibrium => format!(
-                "θ* is a rank-loss equilibrium (Lemma 3.2, Thm 4.2): rank D = {} < QN = {} and \
-                 |𝒫∇ₓC| = {} ≤ {:.0e}·|∇ₓC| while ∇ₓC ≠ 0, so the standard and the adapted flow \
-                 are both at rest at C = {} > 0. The points where g_α = ∂C/∂θ_α = 0 for {} \
-                 independent columns of D form M_crit, of dimension {}; only a jump leaves it: \
-                 the escape along its normal bundle (4.15)–(4.17).",
-                r.rank,
-                r.qn,
-                fmt_s(r.proj_grad_norm),
-                r.equilibrium_rtol,
-                fmt_g(r.cost),
-                r.rank,
-                if r.normal_rank == r.rank {
-                    format!("K − r = {}", r.dimension)
-                } else {
-                    format!(
-                        "K − {} = {} (the normals ∇θ g_α have rank {} < r)",
-                        r.normal_rank, r.dimension, r.normal_rank
-                    )
-                }
+        let rank_used = r.rank_used.unwrap_or(r.rank);
+        let p_used = r.rest.as_ref().map_or(ratio, |c| c.proj_ratio);
+        let band = r
+            .rest
+            .as_ref()
+            .filter(|c| !c.band.is_empty())
+            .map_or(String::new(), |c| {
+                format!(
+                    "; σ/σ_max in the band ({:.0e}, {:.0e}]: {}",
+                    r.rank_rtol,
+                    1e3 * r.rank_rtol,
+                    c.band
+                        .iter()
+                        .map(|b| format!("{b:.1e}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+        let ranks = if rank_used == r.rank {
+            format!("rank D = {}", r.rank)
+        } else {
+            format!(
+                "the field used rank {rank_used} (numerical rank {}{band})",
+                r.rank
+            )
+        };
+        let kernel = r
+            .hessian
+            .as_ref()
+            .and_then(|h| h.kernel_dim)
+            .map_or("not computed".to_string(), |d| d.to_string());
+        let set = match &r.hessian {
+            Some(h) if h.constant_rank => format!(
+                "rank D is constant near θ* (Thm 4.2's hypothesis, checked at 16 nearby points): the \
+                 equilibria form M_crit of dimension K − r = {} (dim ker H = {kernel})",
+                r.dimension
             ),
-            PointKind::ConstrainedEquilibrium => format!(
-                "θ* is an underparametrized rest point (Thm 5.1), not a rank loss: rank D = K = {} \
-                 < QN = {} (full column rank), 𝒫∇ₓC ≈ 0, and C = (N/2)|𝒫⊥∇ₓC|² = {} > 0.",
-                r.k,
-                r.qn,
+            Some(_) => format!(
+                "rank D is not constant near θ* (Thm 4.2's hypothesis fails): the paper's K − r = {} \
+                 does not describe the equilibria here; they lie in a set whose tangent space is in \
+                 ker H, of dimension at most dim ker H = {kernel}",
+                r.dimension
+            ),
+            None => String::new(),
+        };
+        let rest = r.rest.as_ref().map(|c| c.rest);
+        let verdict = match rest {
+            Some(Rest::RankLossRest) => format!(
+                "θ* is a rest point of the DAE (4.5): {ranks} < min(K, QN) = {full}, and \
+                 |𝒫∇ₓC|/|∇ₓC| = {} ≤ 1e-8 at that rank while ∇ₓC ≠ 0, so the flows are at rest at \
+                 C = {} = (N/2)|𝒫⊥∇ₓC|² > 0 (Lemma 3.2, Thm 4.2). {set}.",
+                fmt_s(p_used),
                 fmt_g(r.cost)
             ),
-            PointKind::Trapping => format!(
-                "θ is in a trapping region (Prop 3.1): rank D = QN = {} but ρ = |Dᵀ∇ₓC|/|∇ₓC| = {} \
-                 is small, so the standard flow crawls; the adapted flow moves the outputs at full \
-                 speed. Not an equilibrium.",
+            Some(Rest::RegularRest) => format!(
+                "θ* is a rest point of Thm 5.1: the field used full rank {rank_used} = K < QN = {}, \
+                 𝒫∇ₓC = 0 to {} and C = (N/2)|𝒫⊥∇ₓC|² = {}. No rank loss: there is no critical \
+                 submanifold here.",
                 r.qn,
-                fmt_s(r.rho)
+                fmt_s(p_used),
+                fmt_g(r.cost)
             ),
-            PointKind::RankLoss => format!(
-                "rank D = {} < min(K, QN) = {full} but |𝒫∇ₓC|/|∇ₓC| = {} is not small: the \
-                 adapted flow is the DAE (4.5) and still moves. Not an equilibrium.",
-                r.rank,
-                fmt_s(ratio)
-            ),
-            PointKind::Regular => format!(
-                "θ is a regular point: rank D = {} = min(K, QN), |𝒫∇ₓC|/|∇ₓC| = {}: no flow is \
-                 at rest here.",
-                r.rank,
-                fmt_s(ratio)
-            ),
-            PointKind::GlobalMinimum => {
-                "∇ₓC = 0: the outputs hit their targets, a global minimum.".into()
+            Some(Rest::GlobalMinimum) => {
+                "C is at the level of rounding: the outputs are at their targets, a global minimum."
+                    .into()
             }
+            _ => match r.kind {
+                PointKind::Trapping => format!(
+                    "θ is not at rest: rank D = QN = {} but ρ = |Dᵀ∇ₓC|/|∇ₓC| = {} is small, a \
+                     trapping region (Prop 3.1) where the standard flow crawls; the adapted flow \
+                     moves the outputs at full speed.",
+                    r.qn,
+                    fmt_s(r.rho)
+                ),
+                _ => format!(
+                    "θ is not at rest: |𝒫∇ₓC|/|∇ₓC| = {} at rank {rank_used} ({ranks}; a rest needs \
+                     ≤ 1e-8), so the flow still lowers C. Second-order statements apply only at \
+                     rest points.",
+                    fmt_s(p_used)
+                ),
+            },
         };
         let mut readouts = vec![
             readout(
                 "rank",
                 "r = rank D",
-                format!("{} of QN = {}", r.rank, r.qn),
+                if rank_used == r.rank {
+                    format!("{} of QN = {}", r.rank, r.qn)
+                } else {
+                    format!("{} of QN = {} (the field used {rank_used})", r.rank, r.qn)
+                },
                 r.rank as f64,
             ),
             readout(
                 "dimension",
-                "dim M_crit = K − r",
+                "K − r (the paper's dim M_crit)",
                 if r.normal_rank == r.rank {
                     format!("{} − {} = {}", r.k, r.rank, r.dimension)
                 } else {
@@ -219,10 +254,42 @@ impl Board {
             readout("grad", "|∇ₓC|", fmt_s(r.grad_x_norm), r.grad_x_norm),
             readout("cost", "C(θ*)", fmt_e(r.cost), r.cost),
         ];
+        if let Some(h) = &r.hessian {
+            readouts.push(readout(
+                "hessian",
+                "λ_min of the full Hessian",
+                format!(
+                    "{} ({}, {} negative, max|λ| {})",
+                    fmt_s(h.hessian_min_eig),
+                    match h.hessian_method {
+                        CurvatureMethod::Dense => "dense eigensolve",
+                        CurvatureMethod::Lanczos => "Lanczos: K > 2000",
+                    },
+                    h.negative_dim.map_or("?".into(), |d| d.to_string()),
+                    fmt_s(h.hessian_scale)
+                ),
+                h.hessian_min_eig,
+            ));
+            readouts.push(readout(
+                "kernel",
+                "dim ker H",
+                format!(
+                    "{kernel} (|λ| ≤ {:.0e}·max|λ|), beside K − r = {}",
+                    h.kernel_rtol, r.dimension
+                ),
+                h.kernel_dim.map_or(f64::NAN, |d| d as f64),
+            ));
+            readouts.push(readout(
+                "constant_rank",
+                "rank D constant near θ* (Thm 4.2)",
+                if h.constant_rank { "yes" } else { "no" }.into(),
+                if h.constant_rank { 1.0 } else { 0.0 },
+            ));
+        }
         if let Some(l) = r.rayleigh_min {
             readouts.push(readout(
                 "rayleigh",
-                "least Rayleigh quotient of H on span{∇θ g_α}",
+                "least Rayleigh quotient on span{∇θ g_α} (4.15)–(4.17)",
                 format!(
                     "{} ({} negative of {})",
                     fmt_s(l),
@@ -234,9 +301,9 @@ impl Board {
         }
         let escape = if let Some(e) = &r.escape {
             format!(
-                "Escape at s = {}: C {} → {} (ratio {:.4}) along the normal of least Rayleigh \
-                 quotient {}, step {} after {} trial(s); the arrow on the slice runs from θ* \
-                 (circle) to θ₀' (triangle) at a = {:.3}.",
+                "Escape at s = {}: C {} → {} (ratio {:.4}) along the eigenvector of the Hessian's \
+                 least eigenvalue (the step's Rayleigh quotient {}), step {} after {} trial(s); the \
+                 arrow on the slice runs from θ* (circle) to θ₀' (triangle) at a = {:.3}.",
                 fmt_g(e.s),
                 fmt_e(e.cost_before),
                 fmt_e(e.cost_after),
@@ -249,17 +316,38 @@ impl Board {
         } else if let Some(m) = &r.no_escape {
             format!("No escape: {m}")
         } else {
-            match r.rayleigh_min {
-                Some(l) if l < 0.0 && r.grad_x_norm > 0.0 => format!(
-                    "The Hessian has negative curvature {} on the normal bundle: a step along that \
-                     normal lowers C at second order (½λt²). Escape takes it.",
-                    fmt_s(l)
-                ),
-                Some(_) => "The Hessian is positive semidefinite on the normal bundle: no normal \
-                            perturbation lowers C at second order (M_crit is transversally \
-                            minimal here)."
+            match &r.hessian {
+                Some(h) => match h.verdict {
+                    Verdict::NegativeCurvature => format!(
+                        "The Hessian has λ_min = {} < 0 ({} descent direction(s)): a step along its \
+                         eigenvector lowers C by ½λt² at second order{}. Escape takes it.",
+                        fmt_s(h.hessian_min_eig),
+                        h.negative_dim.map_or("?".into(), |d| d.to_string()),
+                        h.normal_rayleigh.map_or(String::new(), |q| format!(
+                            " (the paper's normal-bundle superposition reaches {})",
+                            fmt_s(q)
+                        ))
+                    ),
+                    Verdict::LocalMinimum => format!(
+                        "The Hessian is positive definite (λ_min = {}): a strict local minimum, \
+                         no escape.",
+                        fmt_s(h.hessian_min_eig)
+                    ),
+                    Verdict::MorseBottMinimum => format!(
+                        "A local minimum, not strict (Morse–Bott): ker H is exactly M_crit's \
+                         tangent (dim {kernel} = K − r) and H is positive definite across it; no \
+                         direction lowers C."
+                    ),
+                    _ => format!(
+                        "Undecided at second order: the Hessian is positive semidefinite with \
+                         λ_min = {}, zero within {:.0e}·max|λ| (dim ker H = {kernel}); higher \
+                         orders decide.",
+                        fmt_s(h.hessian_min_eig),
+                        h.kernel_rtol
+                    ),
+                },
+                None => "Not a rest point: second-order escapes apply only where the flow rests."
                     .into(),
-                None => "D = 0: there is no normal bundle.".into(),
             }
         };
         let (lo, hi) = costs
@@ -282,20 +370,27 @@ impl Board {
             .lane_frame(r.lane)
             .is_some_and(|f| f.status == Status::Running && f.s > r.s_star);
         let _ = info;
+        let what = match rest {
+            Some(Rest::RankLossRest) => "Critical submanifold",
+            Some(Rest::RegularRest) => "Rest point (Thm 5.1)",
+            Some(Rest::GlobalMinimum) => "Global minimum",
+            _ => "Not a rest point",
+        };
         Some(CriticalPanel {
             lane: r.lane,
-            title: format!("Critical submanifold: {label} at s = {}", fmt_g(r.s_star)),
+            title: format!("{what}: {label} at s = {}", fmt_g(r.s_star)),
             verdict,
             readouts,
             escape,
             slice,
-            // Only where a normal direction curves down and no attempt has been made here yet:
-            // elsewhere the core would answer no_escape, which the panel already says.
-            can_escape: r.grad_x_norm > 0.0
-                && !moving
+            // Only at a rest point where the Hessian curves down and no attempt has been made
+            // here yet: elsewhere the core would answer no_escape, which the panel already says.
+            can_escape: !moving
                 && r.escape.is_none()
                 && r.no_escape.is_none()
-                && r.rayleigh_min.is_some_and(|l| l < 0.0),
+                && r.hessian
+                    .as_ref()
+                    .is_some_and(|h| h.verdict == Verdict::NegativeCurvature),
         })
     }
 

@@ -586,7 +586,10 @@ impl Host {
                 status: f.status,
                 steps: f.steps,
                 evals: lane.session.stats().evals,
-                rank: f.rank,
+                rank: lane.session.samples().last().map(|p| p.rank),
+                rank_used: lane.session.rank_used(),
+                rest: lane.session.rest(),
+                end: lane.session.end_sentence(),
                 stationarity: f.stationarity,
                 steps_per_s: if ms > 0.0 {
                     n as f64 * 1000.0 / ms

@@ -340,8 +340,18 @@ pub struct LaneFrame {
     pub steps: u64,
     /// Field evaluations.
     pub evals: u64,
-    /// Rank of `D` at the last evaluation (flows that compute it).
+    /// Numerical rank of `D` at the latest sample (`σ_i > rank_rtol·σ_max`).
     pub rank: Option<usize>,
+    /// The rank the field uses (flows that decide one; see `math::flow::RankPolicy`).
+    #[serde(default)]
+    pub rank_used: Option<usize>,
+    /// Where the run ended (once it has): `global_minimum`, `regular_rest`, `rank_loss_rest`,
+    /// `blow_up` or `moving`.
+    #[serde(default)]
+    pub rest: Option<crate::math::diagnostics::Rest>,
+    /// The end-point sentence with its measurements (once the run has ended).
+    #[serde(default)]
+    pub end: Option<String>,
     /// Stationarity `μ`.
     pub stationarity: f64,
     /// Steps per second of this lane's own compute time since the load.

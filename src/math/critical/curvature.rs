@@ -160,7 +160,7 @@ fn lanczos(
     m: usize,
     seed: u64,
 ) -> Result<(DVector<f64>, DMatrix<f64>)> {
-    let mut rng = Rng::new(seed ^ 0x1A2C_205);
+    let mut rng = Rng::new(seed ^ 0x01A2_C205);
     let mut q = DMatrix::zeros(k, m);
     let mut v = DVector::from_fn(k, |_, _| rng.normal());
     v /= v.norm();

@@ -4,7 +4,7 @@ use super::curvature::{rayleigh, Curvature, CurvatureMethod, Verdict, DEFAULT_KE
 use super::{classify, CriticalSubmanifold, PointKind, DEFAULT_EQUILIBRIUM_RTOL};
 use crate::error::{Error, Result};
 use crate::linalg;
-use crate::math::diagnostics::{rest_check, Rest};
+use crate::math::diagnostics::{rest_check, Rest, RestCheck};
 use crate::math::flow::Workspace;
 use crate::math::hessian::SecondOrder;
 use crate::math::model::Model;
@@ -347,32 +347,12 @@ pub fn attempt(
         return Ok((cm, out));
     }
     let so = SecondOrder::new(model, theta)?;
-    let curv = Curvature::at(&so, spec.kernel_rtol, model.k() as u64)?;
-    let constant_rank = constant_rank(&cm, model, theta)?;
-    let mut report = HessianReport {
-        hessian_min_eig: curv.min_eig,
-        hessian_scale: curv.scale,
-        kernel_dim: curv.kernel_dim,
-        negative_dim: curv.negative_dim,
-        kernel_rtol: curv.kernel_rtol,
-        hessian_method: curv.method,
-        constant_rank,
-        verdict: curv.verdict(),
-        normal_rayleigh: cm.min_rayleigh(),
-        rank_used: Some(rest.rank_used),
-    };
-    if report.verdict == Verdict::Undecided
-        && constant_rank
-        && curv.kernel_dim == Some(cm.dimension)
-        && cm.dimension > 0
-    {
-        report.verdict = Verdict::MorseBottMinimum;
-    }
+    let (curv, mut report) = analyse(model, theta, &cm, &so, rest.rank_used, spec.kernel_rtol)?;
     let full = cm.k.min(cm.qn);
     let what = if rest.rank_used >= full {
         format!("rank_used = min(K, QN) = {full}: a rest point of Thm 5.1, no critical submanifold")
     } else {
-        set_sentence(&cm, &curv, constant_rank)
+        set_sentence(&cm, &curv, report.constant_rank)
     };
     match report.verdict {
         Verdict::LocalMinimum => {
@@ -476,6 +456,72 @@ pub fn attempt(
         Some(report),
     );
     Ok((cm, out))
+}
+
+/// The Hessian's verdict at a rest point `θ*` (see [`HessianReport`]): its spectrum, the
+/// constant-rank check, and the Morse–Bott case (a kernel that is exactly `M_crit`'s tangent).
+fn analyse(
+    model: &Model,
+    theta: &[f64],
+    cm: &CriticalSubmanifold,
+    so: &SecondOrder,
+    rank_used: usize,
+    kernel_rtol: f64,
+) -> Result<(Curvature, HessianReport)> {
+    let curv = Curvature::at(so, kernel_rtol, model.k() as u64)?;
+    let constant_rank = constant_rank(cm, model, theta)?;
+    let mut verdict = curv.verdict();
+    if verdict == Verdict::Undecided
+        && constant_rank
+        && curv.kernel_dim == Some(cm.dimension)
+        && cm.dimension > 0
+    {
+        verdict = Verdict::MorseBottMinimum;
+    }
+    let report = HessianReport {
+        hessian_min_eig: curv.min_eig,
+        hessian_scale: curv.scale,
+        kernel_dim: curv.kernel_dim,
+        negative_dim: curv.negative_dim,
+        kernel_rtol: curv.kernel_rtol,
+        hessian_method: curv.method,
+        constant_rank,
+        verdict,
+        normal_rayleigh: cm.min_rayleigh(),
+        rank_used: Some(rank_used),
+    };
+    Ok((curv, report))
+}
+
+/// The Hessian's report at a rest point with the eigenvector of its least eigenvalue.
+pub type RestHessian = (HessianReport, Vec<f64>);
+
+/// What the full Hessian says at `θ` if it is a rest point of the flow at `rank_used` (see
+/// [`attempt`]), with the eigenvector of `λ_min`; `None` (and the rest test) when it is not at
+/// rest or is a global minimum.
+///
+/// Errors: as [`attempt`].
+pub fn hessian_at_rest(
+    model: &Model,
+    theta: &[f64],
+    rank_rtol: f64,
+    rank_used: Option<usize>,
+    kernel_rtol: f64,
+) -> Result<(RestCheck, Option<RestHessian>)> {
+    let rest = rest_check(
+        model,
+        &mut Workspace::default(),
+        theta,
+        rank_rtol,
+        rank_used,
+    )?;
+    if !rest.rest.at_rest() || rest.rest == Rest::GlobalMinimum {
+        return Ok((rest, None));
+    }
+    let cm = CriticalSubmanifold::at(model, theta, rank_rtol)?;
+    let so = SecondOrder::new(model, theta)?;
+    let (curv, report) = analyse(model, theta, &cm, &so, rest.rank_used, kernel_rtol)?;
+    Ok((rest, Some((report, curv.min_vec))))
 }
 
 /// Thm 4.2's hypothesis at `θ*`: `rank D` at 16 seeded random points at the distances

@@ -30,8 +30,8 @@ pub use curvature::{
 };
 pub use dae::{dae_solve, DaeSolution};
 pub use escape::{
-    attempt, constant_rank, set_sentence, Escape, EscapeSpec, EscapeStep, HessianReport, NoEscape,
-    CONSTANT_RANK_RADII,
+    attempt, constant_rank, hessian_at_rest, set_sentence, Escape, EscapeSpec, EscapeStep,
+    HessianReport, NoEscape, CONSTANT_RANK_RADII,
 };
 pub use rank_formula::{RankCheck, RankFormula};
 pub use slice::{cost_slice, normal_tangent_slice, CostSlice};
