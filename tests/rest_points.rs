@@ -148,7 +148,12 @@ fn check(i: usize, sc: &Scenario, t: &Trace) -> Rest {
             let gv = DVector::from_column_slice(&g);
             let c: Vec<f64> = (0..=r).map(|j| u.column(j).dot(&gv) / sigma[j]).collect();
             let total: f64 = c.iter().map(|v| v * v).sum();
-            assert!(c[r] * c[r] >= 0.5 * total * (1.0 - 1e-6), "{i}: share");
+            assert!(
+                c[r] * c[r] >= 0.5 * total * (1.0 - 1e-6),
+                "{i}: share {} of {total:e} ({sing:?}, sigma {:?})",
+                c[r] * c[r],
+                &sigma[..=r]
+            );
             assert!(sing.unit_text.is_some(), "{i}: the unit is named");
         }
         Rest::GlobalMinimum => {

@@ -74,9 +74,10 @@ fn a_scenario_round_trips_through_the_worker_protocol() {
     assert_eq!(lanes.length(), 2);
     assert_eq!(get(&lanes.get(0), "cost").as_f64().unwrap(), c0);
     let fb: Float64Array = get(&frame, "bulk").dyn_into().unwrap();
-    // Per lane: outputs (32), one sample (10 scalars + 2 spreads + 2 distances + the 32 singular
+    // Per lane: outputs (32), one sample (its scalars + 2 spreads + 2 distances + the 32 singular
     // values of D) and the first trail point (s and 16 outputs in R²).
-    assert_eq!(fb.length(), 2 * (32 + 46 + 33));
+    let scalars = pullback::app::protocol::SAMPLE_SCALARS.len() as u32;
+    assert_eq!(fb.length(), 2 * (32 + scalars + 36 + 33));
 
     // Step: ticks until the worker pauses by itself, every frame tagged with the step's id.
     let ack = only(host.handle(msg(r#"{"id": 2, "type": "step"}"#)).unwrap());

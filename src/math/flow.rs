@@ -315,6 +315,11 @@ pub enum RankReason {
     /// (`|uᵣᵀ∇ₓC|/σᵣ` dominates `|∂ₛθ|`): the field grows like `1/σᵣ` as `σᵣ → 0`, the approach
     /// to a singularity of the adapted flow (a unit saturating or dying).
     Singular,
+    /// A stalled integration: the smallest kept singular value is so small that its component
+    /// of the field is below the rounding floor of the solve, `|u_rᵀ∇ₓC| ≤ NOISE·ε·(σ_max/σ_r)·
+    /// |∇ₓC|` — the field along it is rounding noise of size `∝ 1/σ_r²`, which stalls the
+    /// integrator. Dropping it changes the field by less than its own error.
+    BelowNoise,
 }
 
 impl RankReason {
@@ -324,6 +329,7 @@ impl RankReason {
             RankReason::BelowTolerance => "below_tolerance",
             RankReason::Recovered => "recovered",
             RankReason::Singular => "singular",
+            RankReason::BelowNoise => "below_noise",
         }
     }
 }
@@ -362,7 +368,8 @@ pub struct RankUpdate {
 ///   accepted point) while it carries most of the field (`c_r² ≥ Σ_{i<r} c_i²`,
 ///   `c_i = u_iᵀ∇ₓC/σ_i`) with `|u_rᵀ∇ₓC| > REST_RTOL·|∇ₓC|`: that is the approach to a
 ///   singularity, where `|∂ₛθ| ∝ 1/σ_r` grows without bound;
-/// - a dropped one recovers above the band unless it would carry most of the field at once.
+/// - a dropped one recovers above the band (after a singular drop, only if it would not carry
+///   most of the field at once).
 ///
 /// At a singularity the session ends the run with `blow_up` (`stop.at_singularity`, the
 /// default: the flow's solution ceases to exist there) or continues on the DAE (4.5) at the
@@ -376,6 +383,10 @@ pub struct RankPolicy {
     /// `σ_i/σ_max` at the previous accepted point, for the trend of the smallest kept one.
     last_ratio: [f64; 4],
     last_len: usize,
+    /// A direction was dropped as the approach to a singularity (only when the run continues on
+    /// the DAE): from then on a dropped direction recovers only if it would not carry most of the
+    /// field at once, which would restart the blow-up it left.
+    after_singular: bool,
 }
 
 impl Default for RankPolicy {
@@ -385,6 +396,7 @@ impl Default for RankPolicy {
             started: false,
             last_ratio: [f64::INFINITY; 4],
             last_len: 0,
+            after_singular: false,
         }
     }
 }
@@ -419,7 +431,11 @@ impl RankPolicy {
         // Whether the direction i would carry most of the field of rank i + 1, with a component
         // of ∇ₓC that is not negligible: the field grows like 1/σ_i there.
         let dominates = |i: usize| -> Option<f64> {
-            if ug.len() <= i || sigma[i] <= 0.0 || ug[i].abs() <= REST_RTOL * gnorm {
+            if ug.len() <= i
+                || sigma[i] <= 0.0
+                || ug[i].abs() <= REST_RTOL * gnorm
+                || ug[i].abs() <= noise_floor(max, sigma[i], gnorm)
+            {
                 return None;
             }
             let c = |j: usize| ug[j] / sigma[j];
@@ -429,9 +445,9 @@ impl RankPolicy {
         };
         let mut r = previous.min(numerical);
         let mut reason = RankReason::BelowTolerance;
-        // A dropped direction recovers above the band, unless it would carry most of the field
-        // at once (then it stays dropped: counting it would restart the blow-up it left).
-        while r < numerical && sigma[r] > top && dominates(r).is_none() {
+        // A dropped direction recovers above the band; after a singular drop, only if it would
+        // not carry most of the field at once (counting it would restart the blow-up it left).
+        while r < numerical && sigma[r] > top && !(self.after_singular && dominates(r).is_some()) {
             r += 1;
             reason = RankReason::Recovered;
         }
@@ -449,6 +465,7 @@ impl RankPolicy {
             singular = Some((r - 1, share, sigma[r - 1] / max));
             r -= 1;
             reason = RankReason::Singular;
+            self.after_singular = true;
         }
         for b in 0..4 {
             self.last_ratio[b] = if b < full && max > 0.0 {
@@ -484,10 +501,12 @@ impl RankPolicy {
     }
 
     /// The decision of a stalled integration (the steps are so small that `s_max` cannot be
-    /// reached within the step budget): the smallest kept singular value, if it is at most
-    /// `CRAWL_BAND·σ_max` and carries most of the field, is treated as the approach to a
-    /// singularity — a slow one, which the integrator follows at ever smaller steps. Returns the
-    /// drop, or `None` when no such direction exists (the stall has another cause).
+    /// reached within the step budget), about the smallest kept singular value if it is at most
+    /// `CRAWL_BAND·σ_max`: if its coefficient is below the rounding floor ([`noise_floor`]) the
+    /// field along it is noise and it is dropped ([`RankReason::BelowNoise`]); if it carries most
+    /// of the field it is the approach to a singularity — a slow one, which the integrator follows
+    /// at ever smaller steps ([`RankReason::Singular`]). Returns the drop, or `None` when neither
+    /// holds (the stall has another cause).
     pub fn crawl(&mut self, sigma: &[f64], ug: &[f64], rtol: f64) -> Option<RankUpdate> {
         let full = sigma.len();
         let max = sigma.first().copied().unwrap_or(0.0);
@@ -495,25 +514,37 @@ impl RankPolicy {
         if r == 0 || max <= 0.0 || ug.len() < r || sigma[r - 1] > CRAWL_BAND * max {
             return None;
         }
+        let gnorm = ug.iter().map(|u| u * u).sum::<f64>().sqrt();
         let c = |j: usize| ug[j] / sigma[j];
         let total: f64 = (0..r).map(|j| c(j) * c(j)).sum();
         let last = c(r - 1) * c(r - 1);
-        if !(total > 0.0 && last >= 0.5 * total) {
+        let noise = ug[r - 1].abs() <= noise_floor(max, sigma[r - 1], gnorm);
+        if !noise && !(total > 0.0 && last >= 0.5 * total) {
             return None;
         }
         self.used = Some(r - 1);
         let numerical = linalg::numerical_rank(sigma, rtol);
+        let share = if total > 0.0 { last / total } else { 0.0 };
+        let (reason, singular) = if noise {
+            (RankReason::BelowNoise, None)
+        } else {
+            self.after_singular = true;
+            (
+                RankReason::Singular,
+                Some((r - 1, share, sigma[r - 1] / max)),
+            )
+        };
         Some(RankUpdate {
             previous: r,
             used: r - 1,
             numerical,
-            reason: RankReason::Singular,
+            reason,
             band: sigma
                 .iter()
                 .filter(|&&x| x > rtol * max && x <= RANK_BAND * rtol * max)
                 .map(|x| x / max)
                 .collect(),
-            singular: Some((r - 1, last / total, sigma[r - 1] / max)),
+            singular,
             stalled: true,
         })
     }
@@ -534,6 +565,16 @@ impl RankPolicy {
 /// A stalled integration attributes the stall to the smallest kept singular value if it is at
 /// most `CRAWL_BAND·σ_max` and carries most of the field (see [`RankPolicy::crawl`]).
 pub const CRAWL_BAND: f64 = 1e-4;
+
+/// Safety factor of the rounding floor of a field coefficient: `u_iᵀ∇ₓC` computed from an SVD
+/// of `D` carries an error of about `ε·(σ_max/σ_i)·|∇ₓC|` (the perturbation of `u_i` over its gap);
+/// below `NOISE` times that, the coefficient is not known, not even its sign.
+pub const NOISE: f64 = 100.0;
+
+/// The rounding floor of `|u_iᵀ∇ₓC|` for a singular value `σ_i` (see [`NOISE`]).
+pub fn noise_floor(sigma_max: f64, sigma_i: f64, gnorm: f64) -> f64 {
+    NOISE * f64::EPSILON * (sigma_max / sigma_i) * gnorm
+}
 
 /// `|𝒫∇ₓC| ≤ REST_RTOL·|∇ₓC|` at the rank used is a rest point of the (DAE) flow; the identity
 /// `C = (N/2)|𝒫^⊥∇ₓC|²` then holds to `REST_RTOL²` relative.

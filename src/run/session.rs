@@ -443,6 +443,11 @@ impl Session {
         &self.field
     }
 
+    /// The bound vector field, mutable (its workspace holds the last evaluation).
+    pub fn flow_field_mut(&mut self) -> &mut FlowField {
+        &mut self.field
+    }
+
     /// Field statistics at the current state.
     pub fn field_stats(&self) -> FieldStats {
         self.field.last_stats()
@@ -1019,6 +1024,13 @@ impl Session {
                     }
                 )
             }
+            (RankReason::BelowNoise, _) => format!(
+                "the integration stalled at s = {s:.6}: σ_{} of D is kept but its component of \
+                 ∇ₓC is below the rounding floor of the solve, so the field along it is rounding \
+                 noise (∝ 1/σ²); dropping it changes the field by less than its error: {dae}\
+                 {band_text}",
+                u.previous
+            ),
             _ if u.previous == u.used => format!(
                 "rank_used = {} (numerical rank {}): {dae}{band_text}",
                 u.used, u.numerical

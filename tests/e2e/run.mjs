@@ -494,7 +494,7 @@ await test('a hand-built underparametrized net ends with a class; the table, the
   assert(!['step_size', 'max_steps', 'non_finite'].includes(trace.final.reason), `ended by ${trace.final.reason}`);
   // At a rest point the panel describes the same class.
   if (cell.rest === 'regular_rest' || cell.rest === 'rank_loss_rest') {
-    await page.waitForFunction(() => document.querySelector('[data-testid=critical-verdict]')?.textContent, null, { timeout: 30000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=critical-verdict]')?.textContent.startsWith('θ'), null, { timeout: 30000 });
     const verdict = await page.textContent('[data-testid=critical-verdict]');
     const want = cell.rest === 'regular_rest' ? 'θ* is a rest point of Thm 5.1' : 'θ* is a rest point of the DAE (4.5)';
     assert(verdict.startsWith(want), `panel: ${verdict}`);

@@ -222,7 +222,9 @@ function onFrame(f) {
 function watchRestPoints() {
   if (!state.info || !state.info.inspectable) return;
   state.lanes.forEach((l, i) => {
-    const stopped = l.status === 'stationary' && state.prevStatus[i] !== 'stationary';
+    // At rest: stopped by stationarity, or ended (s_max, …) where the rest test holds.
+    const atRest = l.status === 'stationary' || (l.status !== 'running' && (l.rest === 'regular_rest' || l.rest === 'rank_loss_rest'));
+    const stopped = atRest && state.prevStatus[i] !== l.status;
     let jumped = l.events.some((e) => e.kind === 'escape' || e.kind === 'no_escape');
     // The Escape button's answer brings its own panel.
     if (jumped && state.manualEscape === i) { jumped = false; state.manualEscape = -1; }
