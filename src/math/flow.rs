@@ -519,7 +519,7 @@ impl RankPolicy {
         let total: f64 = (0..r).map(|j| c(j) * c(j)).sum();
         let last = c(r - 1) * c(r - 1);
         let noise = ug[r - 1].abs() <= noise_floor(max, sigma[r - 1], gnorm);
-        if !noise && !(total > 0.0 && last >= 0.5 * total) {
+        if !(noise || total > 0.0 && last >= 0.5 * total) {
             return None;
         }
         self.used = Some(r - 1);
