@@ -279,7 +279,7 @@ pub fn rest_check(
     let global = cost <= GLOBAL_COST_RTOL * (y2 / (2.0 * n)).max(1.0);
     let rest = if global || gnorm == 0.0 {
         Rest::GlobalMinimum
-    } else if proj_ratio <= crate::math::flow::REST_RTOL {
+    } else if proj_ratio <= crate::math::rank::REST_RTOL {
         if rank_used >= full {
             Rest::RegularRest
         } else {

@@ -13,4 +13,5 @@ pub mod integrate;
 pub mod model;
 pub mod net;
 pub mod ntk;
+pub mod rank;
 pub mod units;

@@ -8,7 +8,7 @@
 
 use crate::math::critical::{Escape, EscapeStep, NoEscape, TrapInterval};
 use crate::math::diagnostics::{Rest, RestCheck};
-use crate::math::flow::RankReason;
+use crate::math::rank::RankReason;
 use serde::ser::{Error as _, SerializeMap};
 use serde::{Deserialize, Serialize, Serializer};
 
