@@ -478,7 +478,7 @@ await test('a hand-built underparametrized net ends with a class; the table, the
   await page.click('[data-testid=play]');
   await waitState(page, ['paused'], 120000);
   const cell = await page.evaluate(() => {
-    const c = document.querySelector('#lanes tbody tr .st');
+    const c = document.querySelector('#lanes tbody tr .rest');
     const r = document.querySelector('#lanes tbody tr .r');
     return { rest: c.dataset.rest, rank: r.dataset.rank, used: r.dataset.rankUsed };
   });

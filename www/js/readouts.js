@@ -37,7 +37,7 @@ export function updateButtons() {
 export function showLoaded(info) {
   // The cells fill with every frame (showFrame).
   const empty = () => '';
-  fillSwatchTable($('lanes'), info.lanes, { s: empty, c: empty, r: empty, st: empty, sps: empty });
+  fillSwatchTable($('lanes'), info.lanes, { s: empty, c: empty, r: empty, st: empty, rest: empty, sps: empty });
   const sel = $('trace-lane');
   sel.textContent = '';
   info.lanes.forEach((l, i) => sel.add(new Option(l.label, String(i))));
@@ -73,8 +73,9 @@ export function showFrame(f) {
       l.rank_used != null && l.rank_used !== l.rank ? `${l.rank_used} used (numerical ${rank})` : String(rank);
     r.querySelector('.r').dataset.rank = l.rank ?? '';
     r.querySelector('.r').dataset.rankUsed = l.rank_used ?? '';
-    r.querySelector('.st').textContent = l.rest ? `${l.status} · ${l.rest}` : l.status;
-    r.querySelector('.st').dataset.rest = l.rest ?? '';
+    r.querySelector('.st').textContent = l.status;
+    r.querySelector('.rest').textContent = l.rest ?? '';
+    r.querySelector('.rest').dataset.rest = l.rest ?? '';
     r.querySelector('.sps').textContent = l.steps_per_s > 0 ? l.steps_per_s.toFixed(0) : '–';
   });
   const ends = state.lanes
