@@ -446,9 +446,13 @@ impl Final {
                 self.identity_error.unwrap_or(0.0).max(1e-16)
             ),
             Rest::BlowUp => format!("end point: blow_up ({test})"),
-            Rest::Moving => {
-                format!("end point: moving, not at rest ({test}; a rest needs ≤ 1e-8)")
-            }
+            // A run the user stopped (ε reached, s_max) is still moving: say what stopped it,
+            // so that "moving" never reads as a failure to converge.
+            Rest::Moving => format!(
+                "end point: moving, stopped by {} at C = {:.3e}, not at rest ({test}; a rest \
+                 needs ≤ 1e-8)",
+                self.reason, self.cost
+            ),
         }
     }
 }
