@@ -87,6 +87,7 @@ fn scenario(widths: Vec<usize>, activation: Activation) -> Scenario {
         net: NetSpec { widths, activation },
         init: InitSpec::Constructive,
         flow: Default::default(),
+        cost: Default::default(),
         integrator: Default::default(),
         stop: Default::default(),
         rank_rtol: 1e-10,

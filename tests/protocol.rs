@@ -479,6 +479,8 @@ fn sample_with(classes: usize, sigmas: usize) -> Sample {
         grad_x_norm: 0.3,
         proj_grad_norm: 0.1,
         perp_cost: 0.05,
+        cost_variance: Some(0.375),
+        cost_mismatch: Some(0.125),
         class_spread: (0..classes).map(|c| 0.1 * c as f64).collect(),
         class_mean_distance: (0..classes).map(|c| 1.0 + c as f64).collect(),
         theta: Some(vec![9.0; 4]),

@@ -87,7 +87,7 @@ fn bad_scenarios_name_their_field() {
         (r#""scale": 1.0"#, r#""scale": -1.0"#, "init.scale"),
         (r#""rtol": 1e-8"#, r#""rtol": -1e-8"#, "integrator.rtol"),
         (r#""rtol": 1e-8"#, r#""rtol": 1e999"#, "integrator.rtol"),
-        (r#""s_max": 5"#, r#""s_max": 0"#, "stop.s_max"),
+        (r#""s_max": 5"#, r#""s_max": -1"#, "stop.s_max"),
         (
             r#""cost_below": 1e-6"#,
             r#""cost_below": "small""#,

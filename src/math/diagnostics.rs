@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub struct Sample {
     /// Flow time `s`.
     pub s: f64,
-    /// Cost `C = |x̲ − y̲|²/(2N)`.
+    /// Cost: `C = |x̲ − y̲|²/(2N)`, or the weighted `C_w` when the scenario chooses it.
     pub cost: f64,
     /// Numerical rank of `D` (relative tolerance `rank_rtol` of the trace).
     pub rank: usize,
@@ -33,8 +33,17 @@ pub struct Sample {
     pub grad_x_norm: f64,
     /// `|𝒫∇ₓC|` at `rank_used`, the part of the output gradient the adapted flow can follow.
     pub proj_grad_norm: f64,
-    /// `(N/2)|𝒫^⊥∇ₓC|²`: the cost the adapted flow cannot remove here (Thm 5.1, (5.7)).
+    /// `(N/2)|𝒫^⊥∇ₓC|²`: the cost the adapted flow cannot remove here (Thm 5.1, (5.7)); under
+    /// the weighted cost `½(𝒫^⊥∇ₓC)ᵀΩ⁻¹(𝒫^⊥∇ₓC)` (docs/math/weighted-cost.md).
     pub perp_cost: f64,
+    /// The within-class variance `V` of the split `C = V + B` (slide 14): `½ Σ_i w_i|x_i − x̄_ω(i)|²`.
+    /// (Absent in older traces.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_variance: Option<f64>,
+    /// The class-mean mismatch `B` of the split `C = V + B`: `½ Σ_j N_j w_j|x̄_j − y_j|²`.
+    /// (Absent in older traces.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_mismatch: Option<f64>,
     /// Per class `c`: RMS distance of the outputs `x_j`, `ω(j) = c`, to their class mean.
     pub class_spread: Vec<f64>,
     /// Per class `c`: distance of the class mean of the outputs to the target `y_c`.
@@ -88,7 +97,7 @@ pub fn sample(
     let svd = linalg::svd::OutputSpectrum::with_rank(ws.dt(), rank_rtol, rank_used)?;
     let proj = svd.project_output(&grad_x);
     let perp: Vec<f64> = grad_x.iter().zip(&proj).map(|(g, p)| g - p).collect();
-    let n = model.n() as f64;
+    let (variance, mismatch) = model.cost_split(ws.outputs());
     Ok(Sample {
         s,
         cost,
@@ -100,7 +109,9 @@ pub fn sample(
         rho,
         grad_x_norm: gnorm,
         proj_grad_norm: linalg::norm(&proj),
-        perp_cost: 0.5 * n * linalg::dot(&perp, &perp),
+        perp_cost: model.cost_of_gradient(&perp),
+        cost_variance: Some(variance),
+        cost_mismatch: Some(mismatch),
         class_spread,
         class_mean_distance,
         theta: keep.theta.then(|| theta.to_vec()),
@@ -111,7 +122,8 @@ pub fn sample(
 
 /// Neural-collapse statistics of stacked outputs: per class the RMS spread around the class mean
 /// and the distance of the class mean to its target. Under the full-rank adapted flow both decay
-/// exactly like `e^{−s/N}` (every `x_j − y_ω(j)` does).
+/// exactly like `e^{−s/N}` for the mean cost (every `x_j − y_ω(j)` does), like `e^{−2s/N_c}` in
+/// class `c` for the weighted one.
 pub fn neural_collapse(model: &Model, outputs: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let q = model.q();
     let classes = model.data.classes();
@@ -262,7 +274,7 @@ pub fn rest_check(
     let proj_ratio = if gnorm > 0.0 { pnorm / gnorm } else { 0.0 };
     let perp: Vec<f64> = g.iter().zip(&proj).map(|(a, b)| a - b).collect();
     let n = model.n() as f64;
-    let perp_cost = 0.5 * n * linalg::dot(&perp, &perp);
+    let perp_cost = model.cost_of_gradient(&perp);
     let identity_error = if cost > 0.0 {
         (cost - perp_cost).abs() / cost
     } else {
@@ -299,4 +311,76 @@ pub fn rest_check(
         band,
         rest,
     })
+}
+
+/// The cost along the adapted flow at full rank `QN` as a sum of exponentials,
+/// `C(s) = Σ_k a_k e^{−r_k s}`, from the outputs at `s = 0`: one term `(C(0), 2/N)` for the mean
+/// cost (Thm 2.1 (2.6)); for the weighted cost one term `(C_j(0), 4/N_j)` per class with samples,
+/// `C_j = (1/N_j)Σ_{ω(i)=j}|x_i − y_j|²` (docs/math/weighted-cost.md: each class has its own clock).
+/// Exact only while `rank D = QN` along the orbit.
+pub fn adapted_cost_terms(model: &Model, outputs: &[f64]) -> Vec<(f64, f64)> {
+    use crate::math::model::CostSpec;
+    match model.cost_spec() {
+        CostSpec::Mean => vec![(model.cost_of_outputs(outputs), 2.0 / model.n() as f64)],
+        CostSpec::Weighted => {
+            let q = model.q();
+            let counts = model.data.class_counts();
+            let mut terms = vec![0.0; counts.len()];
+            for (i, &c) in model.data.labels.iter().enumerate() {
+                let e: f64 = outputs[i * q..(i + 1) * q]
+                    .iter()
+                    .zip(&model.y[i * q..(i + 1) * q])
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum();
+                terms[c] += e / counts[c] as f64;
+            }
+            terms
+                .into_iter()
+                .zip(&counts)
+                .filter(|(_, &k)| k > 0)
+                .map(|(a, &k)| (a, 4.0 / k as f64))
+                .collect()
+        }
+    }
+}
+
+/// The first `s` with `Σ_k a_k e^{−r_k s} ≤ ε` (all `a_k ≥ 0`, `r_k > 0`): 0 when the sum starts at
+/// or below `ε`, else the root of the strictly decreasing convex function, by Newton's method from
+/// the lower bound `log(F(0)/ε)/r_max`, where `F ≥ ε`: each tangent of a convex decreasing function
+/// meets `ε` before the graph does, so the iterates increase monotonically to the root
+/// (docs/math/weighted-cost.md, "The stopping time"). Exact up to rounding; for one term it is
+/// `log(a/ε)/r`, (2.41) for the mean cost.
+pub fn stopping_time_of_terms(terms: &[(f64, f64)], eps: f64) -> f64 {
+    let f = |s: f64| terms.iter().map(|(a, r)| a * (-r * s).exp()).sum::<f64>();
+    let df = |s: f64| {
+        -terms
+            .iter()
+            .map(|(a, r)| a * r * (-r * s).exp())
+            .sum::<f64>()
+    };
+    let total = f(0.0);
+    if total <= eps || !(eps > 0.0) {
+        return 0.0;
+    }
+    let r_max = terms
+        .iter()
+        .filter(|(a, _)| *a > 0.0)
+        .map(|(_, r)| *r)
+        .fold(0.0f64, f64::max);
+    if r_max <= 0.0 {
+        return f64::INFINITY;
+    }
+    let mut s = (total / eps).ln() / r_max;
+    for _ in 0..200 {
+        let (v, d) = (f(s), df(s));
+        if v - eps <= 4.0 * f64::EPSILON * eps || d >= 0.0 {
+            break;
+        }
+        let next = s - (v - eps) / d;
+        if next <= s {
+            break;
+        }
+        s = next;
+    }
+    s
 }

@@ -141,7 +141,7 @@ impl Workspace {
         self.info
     }
 
-    /// Evaluates outputs, cost, `∇ₓC = (x̲ − y̲)/N` (1.23) and `Dᵀ` at `θ`.
+    /// Evaluates outputs, the model's cost, `∇ₓC` ((1.23) for the mean cost) and `Dᵀ` at `θ`.
     ///
     /// Errors: [`Error::NonFinite`] when an output is not finite; [`Error::TooLarge`] when `D`
     /// exceeds [`DENSE_LIMIT`] entries.
@@ -170,10 +170,7 @@ impl Workspace {
         if let Some(i) = x.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite(format!("network output {i} is {}", x[i])));
         }
-        let n = model.n() as f64;
-        self.grad_x.clear();
-        self.grad_x
-            .extend(x.iter().zip(&model.y).map(|(a, b)| (a - b) / n));
+        model.grad_x_into(x, &mut self.grad_x);
         self.cost = model.cost_of_outputs(x);
         if !self.cost.is_finite() {
             // Finite but huge outputs (a diverging gradient descent) overflow the squared sum.

@@ -2,7 +2,8 @@
 //! Hessian–vector products `H v = ∇²_θC · v` by forward-over-reverse differentiation
 //! (Pearlmutter's R-operator), hence exact Hessian columns `H e_α = ∇_θ g_α` (4.13), (4.16).
 //!
-//! `H = (1/N) DᵀD + Σ_i (∇ₓC)_i ∇²_θ x_i` (MATH.md). Nothing here differences a gradient: every
+//! `H = DᵀΩD + Σ_i (∇ₓC)_i ∇²_θ x_i` with `Ω = 1/N` for the mean cost and `diag(2/N_ω(i))` for the
+//! weighted one ([`crate::math::model`]). Nothing here differences a gradient: every
 //! product is a second-order pass through the network, exact up to rounding for every smooth
 //! activation; for ReLU and leaky ReLU it is the almost-everywhere derivative (`σ'' = 0`, and the
 //! kink counted as the left side, as in [`crate::math::net::Activation::df`]).
@@ -11,7 +12,7 @@
 //! about three gradient evaluations; a full Hessian takes `K` of them.
 
 use crate::error::{Error, Result};
-use crate::math::model::Model;
+use crate::math::model::{CostSpec, Model};
 use crate::math::net::Forward;
 use nalgebra::{DMatrix, DMatrixViewMut};
 
@@ -45,17 +46,16 @@ impl<'a> SecondOrder<'a> {
         if let Some(i) = x.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite(format!("network output {i} is {}", x[i])));
         }
-        let n = model.n() as f64;
         let cost = model.cost_of_outputs(x);
         let layers = net.widths().len() - 1;
         let nn = model.n();
         let mut delta: Vec<DMatrix<f64>> = (1..=layers)
             .map(|l| DMatrix::zeros(net.widths()[l], nn))
             .collect();
-        // δ_{L+1} = ∇ₓC = (x − y)/N, sample-major like the Q × N output matrix.
-        for (d, (xi, yi)) in delta[layers - 1].iter_mut().zip(x.iter().zip(&model.y)) {
-            *d = (xi - yi) / n;
-        }
+        // δ_{L+1} = ∇ₓC = Ω(x − y), sample-major like the Q × N output matrix.
+        let mut gx = Vec::with_capacity(x.len());
+        model.grad_x_into(x, &mut gx);
+        delta[layers - 1].copy_from_slice(&gx);
         let mut back: Vec<DMatrix<f64>> = (1..layers)
             .map(|l| DMatrix::zeros(net.widths()[l], nn))
             .collect();
@@ -138,13 +138,21 @@ impl<'a> SecondOrder<'a> {
             zdot.push(zd);
             hdot.push(hd);
         }
-        // Tangent backward sweep: δ̇_{L+1} = ẋ/N;
+        // Tangent backward sweep: δ̇_{L+1} = Ωẋ (ẋ/N for the mean cost);
         // δ̇_l = σ''(z_l) ż_l e_l + σ'(z_l) (Ẇ_{l+1}ᵀ δ_{l+1} + W_{l+1}ᵀ δ̇_{l+1}).
-        let n = nn as f64;
         let mut ddot: Vec<DMatrix<f64>> = (1..=layers)
             .map(|l| DMatrix::zeros(net.widths()[l], nn))
             .collect();
-        ddot[layers - 1] = &zdot[layers - 1] / n;
+        ddot[layers - 1] = match model.cost_spec() {
+            CostSpec::Mean => &zdot[layers - 1] / nn as f64,
+            CostSpec::Weighted => {
+                let mut top = zdot[layers - 1].clone();
+                for (mut col, w) in top.column_iter_mut().zip(model.weights()) {
+                    col *= *w;
+                }
+                top
+            }
+        };
         for l in (1..layers).rev() {
             let mut ed = DMatrix::zeros(net.widths()[l], nn);
             ed.gemm(1.0, &net.weights_t(v, l + 1), &self.delta[l], 0.0);

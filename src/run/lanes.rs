@@ -311,7 +311,7 @@ impl Comparison {
                 if ses.finished() {
                     return 1.0;
                 }
-                let by_s = if s_max.is_finite() {
+                let by_s = if s_max.is_finite() && s_max > 0.0 {
                     ses.s() / s_max
                 } else {
                     0.0

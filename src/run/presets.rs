@@ -38,6 +38,7 @@ fn base(name: &str, data: DataSpec, widths: &[usize], activation: Activation) ->
         },
         init: InitSpec::Gaussian { scale: 1.0 },
         flow: FlowSpec::Adapted,
+        cost: Default::default(),
         integrator: rk45(1e-8, 1e-10),
         stop: StopSpec::default(),
         rank_rtol: crate::linalg::DEFAULT_RANK_RTOL,

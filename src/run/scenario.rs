@@ -11,7 +11,7 @@ use crate::math::data::{DataSpec, Dataset};
 use crate::math::diagnostics::{Rest, Sample};
 use crate::math::flow::FlowSpec;
 use crate::math::integrate::{IntegratorSpec, Stats};
-use crate::math::model::{Model, Regime};
+use crate::math::model::{CostSpec, Model, Regime};
 use crate::math::net::{Activation, Mlp};
 use crate::rng::Rng;
 use crate::run::event::Event;
@@ -70,7 +70,8 @@ impl Default for InitSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StopSpec {
-    /// End of the time interval; defaults to `10·N`.
+    /// End of the time interval; defaults to `10·N`. `0` evaluates `θ₀` only: the trace holds
+    /// the initial sample with every diagnostic and the run ends at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s_max: Option<f64>,
     /// Stop at the first `s` with `C ≤ cost_below` (located inside the step); also the `ε` of the
@@ -120,7 +121,7 @@ pub const DEFAULT_MAX_STEPS: u64 = 200_000;
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordSpec {
-    /// Sample spacing in `s`; defaults to `s_max / 200`.
+    /// Sample spacing in `s`; defaults to `s_max / 200` (1 when `s_max = 0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub every_s: Option<f64>,
     /// Keep `θ` in every sample.
@@ -154,6 +155,10 @@ pub struct Scenario {
     /// The flow; default adapted.
     #[serde(default)]
     pub flow: FlowSpec,
+    /// The cost every flow minimizes: `{"kind": "mean"}` (default, the paper's `|x̲ − y̲|²/(2N)`)
+    /// or `{"kind": "weighted"}` (the slides' `Σ_j (1/N_j) Σ_{ω(i)=j} |x_i − y_j|²`).
+    #[serde(default, skip_serializing_if = "CostSpec::is_mean")]
+    pub cost: CostSpec,
     /// The integrator; default RK45 with `rtol 1e-8`, `atol 1e-10`.
     #[serde(default)]
     pub integrator: IntegratorSpec,
@@ -272,7 +277,7 @@ impl Scenario {
         self.flow.validate()?;
         self.integrator.validate()?;
         if let Some(s) = self.stop.s_max {
-            positive("stop.s_max", s)?;
+            non_negative("stop.s_max", s)?;
             if s > 1e12 {
                 return Err(Error::invalid("stop.s_max", format!("{s} exceeds 1e12")));
             }
@@ -312,7 +317,7 @@ impl Scenario {
         self.validate()?;
         let data = Dataset::from_spec(&self.data, self.seed)?;
         let net = Mlp::new(&self.net.widths, self.net.activation)?;
-        let model = Model::new(net, data)?;
+        let model = Model::new(net, data)?.with_cost(self.cost);
         let theta0 = match &self.init {
             InitSpec::Gaussian { scale } => gaussian_init(&model.net, *scale, self.seed),
             InitSpec::Explicit { theta } => {
@@ -331,7 +336,11 @@ impl Scenario {
             }
         };
         let s_max = self.stop.s_max.unwrap_or(10.0 * model.n() as f64);
-        let every_s = self.record.every_s.unwrap_or(s_max / 200.0);
+        // s_max = 0 records the initial sample only; any positive spacing does.
+        let every_s = self
+            .record
+            .every_s
+            .unwrap_or(if s_max > 0.0 { s_max / 200.0 } else { 1.0 });
         if s_max / every_s > MAX_SAMPLES {
             return Err(Error::invalid(
                 "record.every_s",
@@ -495,7 +504,9 @@ pub struct Trace {
     /// End state.
     #[serde(rename = "final")]
     pub final_state: Final,
-    /// `(N/2) log(C(0)/ε)` (2.41) with `ε = stop.cost_below`; exact for the full-rank adapted flow.
+    /// `(N/2) log(C(0)/ε)` (2.41) with `ε = stop.cost_below`; under the weighted cost the root of
+    /// `Σ_j C_j(0)e^{−4s/N_j} = ε` (docs/math/weighted-cost.md). Exact for the adapted flow while
+    /// `rank D = QN` along the orbit.
     pub predicted_stopping_time: Option<f64>,
     /// First `s` with `C ≤ ε`, located to integrator accuracy, if reached.
     pub measured_stopping_time: Option<f64>,

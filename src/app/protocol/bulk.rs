@@ -103,6 +103,15 @@ impl Scalar for Option<usize> {
     }
 }
 
+impl Scalar for Option<f64> {
+    fn to_f64(&self) -> f64 {
+        self.unwrap_or(f64::NAN)
+    }
+    fn from_f64(v: f64) -> Self {
+        (!v.is_nan()).then_some(v)
+    }
+}
+
 impl Scalar for usize {
     fn to_f64(&self) -> f64 {
         *self as f64
@@ -147,6 +156,8 @@ sample_scalars!(
     grad_x_norm,
     proj_grad_norm,
     perp_cost,
+    cost_variance,
+    cost_mismatch,
 );
 
 /// Numbers one encoded sample takes with `classes` classes and `sv` singular values.

@@ -7,12 +7,12 @@ use crate::math::diagnostics::{self, Keep, Rest, RestCheck, Sample};
 use crate::math::fast::{PathCounts, Solver};
 use crate::math::flow::{eval_field_capped, FieldStats, FlowSpec, RankChoice, Workspace};
 use crate::math::integrate::{Stepper, System};
-use crate::math::model::Model;
+use crate::math::model::{CostSpec, Model};
 use crate::math::rank::{RankPolicy, RankReason, RankUpdate};
 use crate::math::units::UnitRef;
 use crate::run::event::{Event, EventKind, RestInfo, Singularity};
 use crate::run::scenario::{
-    Final, Materialized, Scenario, Trace, DEFAULT_MAX_STEPS, DEFAULT_STATIONARY_BELOW,
+    Final, InitSpec, Materialized, Scenario, Trace, DEFAULT_MAX_STEPS, DEFAULT_STATIONARY_BELOW,
     TRACE_FORMAT, TRACE_VERSION,
 };
 use serde::{Deserialize, Serialize};
@@ -192,6 +192,16 @@ impl Session {
                 );
             }
         }
+        if session.s_max == 0.0 && !session.finished() {
+            session.finish(
+                Status::SMax,
+                Event::new(
+                    0.0,
+                    EventKind::SMax,
+                    "s_max = 0: θ₀ evaluated, no integration".to_string(),
+                ),
+            );
+        }
         Ok(session)
     }
 
@@ -287,13 +297,32 @@ impl Session {
 
     /// `(N/2) log(C(0)/ε)` (2.41), when `ε` is set and Thm 2.2 applies: the adapted flow with
     /// `rank_used = QN` at every accepted point so far (none for other flows, and none once the
-    /// field's rank fell below `QN`).
+    /// field's rank fell below `QN`). Under the weighted cost the root of
+    /// `Σ_j C_j(0)e^{−4s/N_j} = ε` (see [`Session::theory_terms`]).
     pub fn predicted_stopping_time(&self) -> Option<f64> {
         if self.scenario.flow != FlowSpec::Adapted || self.below_qn {
             return None;
         }
-        self.epsilon()
-            .map(|eps| diagnostics::predicted_stopping_time(self.field.model.n(), self.c0, eps))
+        let eps = self.epsilon()?;
+        Some(match self.field.model.cost_spec() {
+            CostSpec::Mean => {
+                diagnostics::predicted_stopping_time(self.field.model.n(), self.c0, eps)
+            }
+            CostSpec::Weighted => diagnostics::stopping_time_of_terms(&self.theory_terms(), eps),
+        })
+    }
+
+    /// `C(s) = Σ_k a_k e^{−r_k s}` along the adapted flow while `rank D = QN`, as the pairs
+    /// `(a_k, r_k)` from `θ₀` (see [`diagnostics::adapted_cost_terms`]): `(C(0), 2/N)` for the mean
+    /// cost, `(C_j(0), 4/N_j)` per class for the weighted one.
+    pub fn theory_terms(&self) -> Vec<(f64, f64)> {
+        let model = &self.field.model;
+        let theta0 = match &self.scenario.init {
+            InitSpec::Explicit { theta } => theta.as_slice(),
+            // A materialized scenario always holds θ₀; the current θ is the fallback.
+            _ => self.stepper.y(),
+        };
+        diagnostics::adapted_cost_terms(model, &model.outputs(theta0))
     }
 
     /// First `s` with `C ≤ ε`, when reached.
@@ -315,10 +344,12 @@ impl Session {
         self.events.push(event);
     }
 
-    /// Prop 3.1 is a statement about the standard flow: only its runs track trapping regions.
+    /// Prop 3.1 is a statement about the standard flow: only its runs track trapping regions. Its
+    /// bound (3.7) uses `|∇ₓC(s)| ≤ |∇ₓC(s₀)|`, true for the mean cost only (under the weighted
+    /// one `|∇ₓC_w|` need not decrease): runs with the weighted cost track none.
     fn new_trap_tracker(&self) -> Option<TrapTracker> {
         let spec = self.scenario.trap?;
-        (self.scenario.flow == FlowSpec::Standard)
+        (self.scenario.flow == FlowSpec::Standard && self.scenario.cost == CostSpec::Mean)
             .then(|| TrapTracker::new(spec.rho_below, self.field.model.n()))
     }
 
