@@ -5,11 +5,11 @@
 //! clear error on data that are not sequentially separable.
 
 use pullback::math::construct::{self, parameter_count, required_widths};
-use pullback::math::model::CostSpec;
-use pullback::rng::Rng;
 use pullback::math::data::{DataSpec, Dataset};
+use pullback::math::model::CostSpec;
 use pullback::math::model::Model;
 use pullback::math::net::{Activation, Mlp};
+use pullback::rng::Rng;
 use pullback::run::scenario::{InitSpec, NetSpec, Scenario};
 use pullback::run::session::Session;
 
@@ -180,16 +180,32 @@ fn ten_points(angle: f64) -> Dataset {
 fn check_zero(model: &Model, what: &str) -> construct::Construction {
     let c = construct::build(model).unwrap_or_else(|e| panic!("{what}: {e}"));
     let (mean, weighted) = costs(model, &c.theta);
-    assert!(mean <= 1e-20 && weighted <= 1e-20, "{what}: C = {mean:.3e}, C_w = {weighted:.3e}");
-    assert_eq!(c.cuts.len(), model.data.classes(), "{what}: one cut per class");
+    assert!(
+        mean <= 1e-20 && weighted <= 1e-20,
+        "{what}: C = {mean:.3e}, C_w = {weighted:.3e}"
+    );
+    assert_eq!(
+        c.cuts.len(),
+        model.data.classes(),
+        "{what}: one cut per class"
+    );
     assert_eq!(c.stages.len(), model.data.classes() + 1);
     // After stage l, the first l classes of the order sit on one point each.
     for (l, cut) in c.cuts.iter().enumerate() {
         let stage = &c.stages[l + 1];
-        let first = model.data.labels.iter().position(|&k| k == cut.class).unwrap();
+        let first = model
+            .data
+            .labels
+            .iter()
+            .position(|&k| k == cut.class)
+            .unwrap();
         for j in 0..model.n() {
             if model.data.labels[j] == cut.class {
-                assert_eq!(stage[j], stage[first], "{what}: class {} not collapsed", cut.class);
+                assert_eq!(
+                    stage[j], stage[first],
+                    "{what}: class {} not collapsed",
+                    cut.class
+                );
             }
         }
         assert!(cut.margin > 0.0 && cut.lambda > 0.0, "{what}: cut {l}");
@@ -283,7 +299,10 @@ fn every_sequentially_separable_set_of_a_seeded_family_is_constructed() {
             widths.push(q);
             let net = Mlp::new(&widths, Activation::Relu).unwrap();
             let model = Model::new(net, data).unwrap();
-            check_zero(&model, &format!("M = {m}, Q = {q}, widths {widths:?}, seed {seed}"));
+            check_zero(
+                &model,
+                &format!("M = {m}, Q = {q}, widths {widths:?}, seed {seed}"),
+            );
         }
     }
 }
@@ -301,7 +320,10 @@ fn architectures_outside_the_theorem_are_refused_with_the_reason() {
     let e = construct::build(&model(&[2, 2, 2, 1, 3]).unwrap())
         .unwrap_err()
         .to_string();
-    assert!(e.starts_with("net.widths[3]") && e.contains("Q_c − 1 = 2"), "{e}");
+    assert!(
+        e.starts_with("net.widths[3]") && e.contains("Q_c − 1 = 2"),
+        "{e}"
+    );
 }
 
 /// Two clusters in the plane around (2, 0.5) and (0.5, 2): `M = Q = 2`, `δ₀ < 1/4`.
@@ -358,17 +380,18 @@ fn the_2023_family_has_zero_cost_for_every_mu_and_the_metric_classifies() {
                 .collect();
             let c = construct::clustered(&model, &mus).unwrap();
             let (mean, weighted) = costs(&model, &c.theta);
-            assert!(mean <= 1e-20 && weighted <= 1e-20, "μ = {mus:?}: C = {mean:.3e}");
+            assert!(
+                mean <= 1e-20 && weighted <= 1e-20,
+                "μ = {mus:?}: C = {mean:.3e}"
+            );
             // The hidden weights do not depend on μ; the biases do.
-            let (w1, _) = net.layer_offsets(1);
             let mut ws = vec![];
             let mut bs = vec![];
-            for l in 1..widths.len() - 1 {
+            for (l, &width) in widths.iter().enumerate().take(widths.len() - 1).skip(1) {
                 let (wo, bo) = net.layer_offsets(l);
                 ws.extend_from_slice(&c.theta[wo..bo]);
-                bs.extend_from_slice(&c.theta[bo..bo + widths[l]]);
+                bs.extend_from_slice(&c.theta[bo..bo + width]);
             }
-            let _ = w1;
             match &hidden_weights {
                 None => hidden_weights = Some(ws),
                 Some(first) => {
@@ -399,7 +422,10 @@ fn the_2023_family_has_zero_cost_for_every_mu_and_the_metric_classifies() {
                 let r = c.classify(&model, &x).unwrap();
                 let metric = r.metric.unwrap();
                 for (a, b) in metric.iter().zip(&r.distances) {
-                    assert!((a - b).abs() <= 1e-9 * (1.0 + b), "d = {a} vs |x − y| = {b}");
+                    assert!(
+                        (a - b).abs() <= 1e-9 * (1.0 + b),
+                        "d = {a} vs |x − y| = {b}"
+                    );
                 }
             }
         }
@@ -419,7 +445,12 @@ fn the_2023_family_has_zero_cost_for_every_mu_and_the_metric_classifies() {
     let wide = Model::new(
         Mlp::new(&[2, 2, 2, 2], Activation::Relu).unwrap(),
         Dataset::custom(
-            &[vec![4.0, 0.0], vec![0.0, 2.0], vec![0.0, 0.0], vec![0.0, 2.0]],
+            &[
+                vec![4.0, 0.0],
+                vec![0.0, 2.0],
+                vec![0.0, 0.0],
+                vec![0.0, 2.0],
+            ],
             &[0, 1, 0, 1],
             None,
         )

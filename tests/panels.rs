@@ -376,7 +376,27 @@ fn the_constructive_minimizer_beside_the_flows_that_stall_above_it() {
         assert_eq!(perp_rank + rank, 90, "rank 𝒫⊥ = QN − rank D");
         assert!(rank <= 27, "rank D ≤ K");
     }
-    assert!(panel.verdict.contains("Thm 5.1"), "{}", panel.verdict);
+    // Each flow's sentence claims only what its end point shows: a rest point with the rank it
+    // was measured at, or "not at rest".
+    for (i, lane) in host.comparison().unwrap().lanes().iter().enumerate() {
+        let ses = &lane.session;
+        let label = board.info().unwrap().lanes[i].label.clone();
+        let rank = ses.samples().last().unwrap().rank;
+        let sentence = match ses.status() {
+            Status::Stationary if rank == 27 => format!("{label} came to rest"),
+            Status::Stationary => format!("{label} came to rest (status stationary) at rank D"),
+            other => format!("{label} is not at rest ({}", other.name()),
+        };
+        assert!(
+            panel.verdict.contains(&sentence),
+            "{sentence}: {}",
+            panel.verdict
+        );
+        if ses.status() != Status::Stationary {
+            assert!(!panel.verdict.contains(&format!("{label} came to rest")));
+        }
+    }
+    assert!(panel.verdict.contains("generically"), "{}", panel.verdict);
     assert_eq!(panel.hidden, "2,2,2");
     // The adapted (Gauss–Newton) lane at rest: C = (N/2)|𝒫⊥∇ₓC|² (Thm 5.1).
     let adapted = &host.comparison().unwrap().lanes()[0].session;
@@ -457,8 +477,9 @@ fn a_network_that_is_not_the_constructive_one_is_told_which_widths_it_needs() {
     assert!(
         panel
             .architecture
-            .contains("needs ReLU and widths [2, 2, 2, 2, 3]")
-            && panel.architecture.contains("tanh with widths [2, 2, 3]"),
+            .contains("built on ReLU widths [2, 2, 2, 2, 3]")
+            && panel.architecture.contains("tanh with widths [2, 2, 3]")
+            && panel.architecture.contains("net.activation"),
         "{}",
         panel.architecture
     );

@@ -7,6 +7,7 @@ use pullback::app::protocol::{
     decode_sample, encode_sample, sample_len, FromWorker, Host, Reply, Request, ToWorker,
     SAMPLE_SCALARS,
 };
+use pullback::math::construct::Theorem;
 use pullback::math::diagnostics::Sample;
 use pullback::run::lanes::FlowChoice;
 use pullback::run::scenario::Trace;
@@ -56,7 +57,15 @@ fn requests_round_trip_through_their_flat_form() {
         ToWorker::Trace { lane: 0 },
         ToWorker::Critical { lane: 1, size: 31 },
         ToWorker::Escape { lane: 0 },
-        ToWorker::Construct {},
+        ToWorker::Construct {
+            theorem: None,
+            mu: None,
+        },
+        ToWorker::Construct {
+            theorem: Some(Theorem::Clustered),
+            mu: Some(vec![0.4, 0.5]),
+        },
+        ToWorker::Classify { x: vec![0.5, 1.0] },
         ToWorker::Family {
             alphas: Some(vec![0.0, 0.5, 1.0]),
         },
@@ -72,6 +81,16 @@ fn requests_round_trip_through_their_flat_form() {
         assert!(v["type"].is_string(), "{v}");
         assert_eq!(Request::from_value(v.clone()).unwrap(), req, "{v}");
     }
+    // A construct request without its new keys (older pages) still reads.
+    assert_eq!(
+        Request::from_value(json!({"id": 3, "type": "construct"}))
+            .unwrap()
+            .msg,
+        ToWorker::Construct {
+            theorem: None,
+            mu: None
+        }
+    );
     assert_eq!(
         Request::from_value(json!({"id": 3, "type": "play"}))
             .unwrap()

@@ -14,7 +14,9 @@
 
 use crate::error::{Error, Result};
 use crate::linalg;
-use crate::math::construct::{self, Cut};
+use crate::math::construct::{
+    self, Classification, ClusterGeometry, Construction, Coordinates, Cut, Theorem,
+};
 use crate::math::critical::{self, CriticalSubmanifold, HessianReport, PointKind};
 use crate::math::diagnostics::RestCheck;
 use crate::math::flow::{eval_field, FlowSpec, Workspace};
@@ -331,22 +333,48 @@ pub fn field_norms(
         .collect()
 }
 
+/// What the constructive panel asks for: which theorem (`None`: the 2023 one when its
+/// hypotheses hold on the data, else the 2024 one) and, for the 2023 family, `μ̲` (`None`: the
+/// middle of the range).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ConstructRequest {
+    /// `separable` (2024) or `clustered` (2023).
+    #[serde(default)]
+    pub theorem: Option<Theorem>,
+    /// `μ̲` of the 2023 family: one value for every class, or one per class.
+    #[serde(default)]
+    pub mu: Option<Vec<f64>>,
+}
+
+/// The 2023 family in the constructive panel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilyReport {
+    /// The data's geometry: means, `δ₀`, `I`, the slider's range, `ν`.
+    pub geometry: ClusterGeometry,
+    /// `μ̲` of the member shown.
+    pub mu: Vec<f64>,
+    /// `δ_P` after each collapse layer (stage 0: `δ₀`), `None` where undefined.
+    pub delta_p: Vec<Option<f64>>,
+}
+
 /// The constructive-minimizer panel. Bulk: the stages (`stages · N · layer_dim` numbers, stage by
 /// stage, sample-major), then the outputs `x̲(θ_c)` (`N·Q`), when the construction succeeded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConstructionReport {
     /// The load this belongs to (set by the host).
     pub epoch: u32,
-    /// The widths the construction needs, `[M, M', …C hidden…, M', Q]`.
+    /// The widths the construction was built on.
     pub needed: Vec<usize>,
     /// The loaded network's widths.
     pub current: Vec<usize>,
     /// The loaded network's activation.
     pub activation: String,
-    /// Whether the loaded network is the constructive architecture (ReLU, `needed` widths): then
-    /// the construction is a point of the very parameter space the flows move in.
+    /// Whether the construction lives on the loaded network: then it is a point of the very
+    /// parameter space the flows move in.
     pub fits: bool,
-    /// `K` of the constructive network.
+    /// Why the loaded network cannot carry it, when it cannot.
+    pub misfit: Option<String>,
+    /// `K` of the construction's network.
     pub k: usize,
     /// `QN`.
     pub qn: usize,
@@ -358,42 +386,110 @@ pub struct ConstructionReport {
     pub q: usize,
     /// Classes `C`.
     pub classes: usize,
-    /// `M'`, the width of the hidden layers (the layer coordinates).
+    /// `d`, the dimension of the layer coordinates.
     pub layer_dim: usize,
+    /// `separable` (2024, slide 15) or `clustered` (2023, slides 8–14).
+    pub theorem: Theorem,
+    /// `input` or `cuts`: what the layer coordinates are.
+    pub coordinates: Coordinates,
+    /// Why the 2023 theorem does not apply to these data, when it does not.
+    pub clustered_error: Option<String>,
+    /// The 2023 family, when that is the construction shown.
+    pub family: Option<FamilyReport>,
+    /// What each hidden layer after the collapse layers does.
+    pub extra_layers: Vec<String>,
+    /// `mean` or `weighted`: the cost of the loaded scenario, in which `cost` is measured.
+    pub cost_kind: String,
     /// Why there is no construction (not sequentially separable, …), if so.
     pub error: Option<String>,
     /// `C(θ_c)` by a forward pass (zero up to rounding).
     pub cost: Option<f64>,
     /// `rank D[θ_c]`.
     pub rank: Option<usize>,
-    /// One cut per hidden layer, in collapse order.
+    /// One cut per collapse layer, in collapse order.
     pub cuts: Vec<Cut>,
-    /// Number of stages in the bulk (`C + 1`: the inputs, then after each hidden layer).
+    /// Number of stages in the bulk (`C + 1`: the inputs, then after each collapse layer).
     pub stages: usize,
 }
 
-/// Builds the constructive minimizer for `model`'s data (see [`construct::build`]), on `model`'s
-/// network when it is the constructive architecture and on `[M, M', …, M', Q]` ReLU otherwise.
-/// Never fails: what went wrong is in [`ConstructionReport::error`].
+/// A construction the host keeps to classify new inputs: its model and its parameters.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The construction's network with the loaded data and cost.
+    pub model: Model,
+    /// The construction.
+    pub construction: Construction,
+}
+
+/// [`construction_report_with`] with the default request.
 pub fn construction_report(model: &Model, rank_rtol: f64) -> (ConstructionReport, Vec<f64>) {
+    let (r, bulk, _) = construction_report_with(model, rank_rtol, &ConstructRequest::default());
+    (r, bulk)
+}
+
+/// Builds the constructive minimizer `request` asks for on `model`'s data: on `model`'s network
+/// when it can carry it (see [`construct::check_architecture`], [`construct::clustered`]), on the
+/// suggested architecture otherwise. Never fails: what went wrong is in
+/// [`ConstructionReport::error`]. Returns the construction too, for [`classify`].
+pub fn construction_report_with(
+    model: &Model,
+    rank_rtol: f64,
+    request: &ConstructRequest,
+) -> (ConstructionReport, Vec<f64>, Option<Built>) {
     let data = &model.data;
     let (m, n, classes, q) = (data.m(), data.n(), data.classes(), model.q());
-    let needed = construct::required_widths(m, classes, q);
-    let fits =
-        model.net.activation() == Activation::Relu && model.net.widths() == needed.as_slice();
+    let geometry = construct::cluster_geometry(data);
+    let theorem = request.theorem.unwrap_or(if geometry.is_ok() {
+        Theorem::Clustered
+    } else {
+        Theorem::Separable
+    });
+    let misfit = match theorem {
+        Theorem::Separable => construct::check_architecture(&model.net, classes)
+            .err()
+            .map(|e| e.to_string()),
+        Theorem::Clustered => {
+            let w = model.net.widths();
+            let hidden = &w[1..w.len() - 1];
+            let ok = model.net.activation() == Activation::Relu
+                && hidden.len() >= q
+                && hidden.iter().all(|&h| h == q);
+            (!ok).then(|| {
+                format!(
+                    "the 2023 construction needs ReLU and L ≥ Q = {q} hidden layers of width                      Q (M = M_ℓ = Q, slide 8)"
+                )
+            })
+        }
+    };
+    let needed = if misfit.is_none() {
+        model.net.widths().to_vec()
+    } else {
+        match theorem {
+            Theorem::Separable => construct::required_widths(m, classes, q),
+            Theorem::Clustered => vec![q; q + 2],
+        }
+    };
+    let k = Mlp::new(&needed, Activation::Relu).map_or(0, |net| net.k());
     let mut report = ConstructionReport {
         epoch: 0,
         needed: needed.clone(),
         current: model.net.widths().to_vec(),
         activation: model.net.activation().name().into(),
-        fits,
-        k: construct::parameter_count(m, classes, q),
+        fits: misfit.is_none(),
+        misfit,
+        k,
         qn: model.qn(),
         n,
         m,
         q,
         classes,
         layer_dim: needed.get(1).copied().unwrap_or(m),
+        theorem,
+        coordinates: Coordinates::Input,
+        clustered_error: geometry.as_ref().err().map(|e| e.to_string()),
+        family: None,
+        extra_layers: vec![],
+        cost_kind: model.cost_spec().name().into(),
         error: None,
         cost: None,
         rank: None,
@@ -405,32 +501,45 @@ pub fn construction_report(model: &Model, rank_rtol: f64) -> (ConstructionReport
             "N·C = {n}·{classes} exceeds {MAX_CONSTRUCT_WORK}: the search for a collapse order \
              fits one cut per try; the page builds the construction for fewer points or classes"
         ));
-        return (report, vec![]);
+        return (report, vec![], None);
     }
     if classes > MAX_CONSTRUCT_CLASSES {
         report.error = Some(format!(
             "the constructive network has one hidden layer per class; these data have {classes} \
              classes, the page builds it for at most {MAX_CONSTRUCT_CLASSES}"
         ));
-        return (report, vec![]);
+        return (report, vec![], None);
     }
-    let built = if fits {
+    let built = if report.fits {
         Ok(model.clone())
     } else {
-        Mlp::new(&needed, Activation::Relu).and_then(|net| Model::new(net, data.clone()))
+        Mlp::new(&needed, Activation::Relu)
+            .and_then(|net| Model::new(net, data.clone()))
+            .map(|m| m.with_cost(model.cost_spec()))
     };
     let cmodel = match built {
         Ok(cm) => cm,
         Err(e) => {
             report.error = Some(e.to_string());
-            return (report, vec![]);
+            return (report, vec![], None);
         }
     };
-    let c = match construct::build(&cmodel) {
+    let result = match (theorem, &geometry) {
+        (Theorem::Separable, _) => construct::build(&cmodel),
+        (Theorem::Clustered, Ok(g)) => {
+            let mu = request
+                .mu
+                .clone()
+                .unwrap_or_else(|| vec![0.5 * (g.range[0] + g.range[1])]);
+            construct::clustered(&cmodel, &mu)
+        }
+        (Theorem::Clustered, Err(e)) => Err(e.clone()),
+    };
+    let c = match result {
         Ok(c) => c,
         Err(e) => {
             report.error = Some(e.to_string());
-            return (report, vec![]);
+            return (report, vec![], None);
         }
     };
     let outputs = cmodel.outputs(&c.theta);
@@ -440,11 +549,51 @@ pub fn construction_report(model: &Model, rank_rtol: f64) -> (ConstructionReport
         .evaluate(&cmodel, &c.theta)
         .and_then(|_| ws.svd(rank_rtol).map(|s| s.rank()))
         .ok();
+    report.layer_dim = c.dim;
+    report.coordinates = c.coordinates;
     report.cuts = c.cuts.clone();
     report.stages = c.stages.len();
+    report.extra_layers = c.extra_layers.clone();
+    report.family = c.family.as_ref().map(|f| FamilyReport {
+        geometry: f.geometry.clone(),
+        mu: f.mu.clone(),
+        delta_p: f.delta_p.clone(),
+    });
     let mut bulk: Vec<f64> = c.stages.iter().flatten().flatten().copied().collect();
     bulk.extend(outputs);
-    (report, bulk)
+    (
+        report,
+        bulk,
+        Some(Built {
+            model: cmodel,
+            construction: c,
+        }),
+    )
+}
+
+/// A classified input as the constructive panel shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifyReport {
+    /// The load this belongs to (set by the host).
+    pub epoch: u32,
+    /// What the construction does with the input.
+    pub result: Classification,
+}
+
+/// Classifies `x` with the kept construction (see [`Construction::classify`]).
+///
+/// Errors: no construction yet (`x`, asking for one first), or a bad `x`.
+pub fn classify(built: Option<&Built>, x: &[f64]) -> Result<ClassifyReport> {
+    let b = built.ok_or_else(|| {
+        Error::invalid(
+            "x",
+            "there is no construction to classify with yet: open the constructive panel",
+        )
+    })?;
+    Ok(ClassifyReport {
+        epoch: 0,
+        result: b.construction.classify(&b.model, x)?,
+    })
 }
 
 /// Checks a construction report for consistency and its bulk's length against it (the page

@@ -9,7 +9,9 @@
 use crate::app::edit::{describe, fit_widths};
 use crate::app::view::View;
 use crate::error::{Error, Result};
+use crate::math::construct::Theorem;
 use crate::math::data::{DataSpec, MAX_POINTS};
+use crate::math::model::CostSpec;
 use crate::math::net::Activation;
 use crate::run::lanes::{FlowChoice, DEFAULT_GD_H};
 use crate::run::presets;
@@ -52,6 +54,14 @@ pub struct Settings {
     pub autoplay: bool,
     /// Position of the constructive panel's layer view (0: the inputs).
     pub stage: usize,
+    /// Which construction the constructive panel shows (`None`: the 2023 one when its
+    /// hypotheses hold on the data, else the 2024 one).
+    #[serde(default)]
+    pub construct: Option<Theorem>,
+    /// `μ̲` of the 2023 family shown (one value for every class, or one per class; `None`: the
+    /// middle of its range).
+    #[serde(default)]
+    pub mu: Option<Vec<f64>>,
 }
 
 /// A key of the hash that could not be used, and why.
@@ -70,12 +80,23 @@ impl std::fmt::Display for KeyError {
 }
 
 /// Keys that describe the scenario, in the order they are applied.
-const SCENARIO_KEYS: [&str; 11] = [
-    "data", "dim", "Q", "N", "noise", "seed", "net", "act", "eps", "smax", "escape",
+const SCENARIO_KEYS: [&str; 12] = [
+    "data", "dim", "Q", "N", "noise", "seed", "net", "act", "eps", "smax", "escape", "cost",
 ];
 /// Keys of the page around the scenario.
-const PAGE_KEYS: [&str; 10] = [
-    "flows", "h", "alpha", "view", "speed", "pair", "focus", "embed", "autoplay", "stage",
+const PAGE_KEYS: [&str; 12] = [
+    "flows",
+    "h",
+    "alpha",
+    "view",
+    "speed",
+    "pair",
+    "focus",
+    "embed",
+    "autoplay",
+    "stage",
+    "construct",
+    "mu",
 ];
 /// Most positions of the layer view (`C + 1` stages and the output layer for `C ≤ 62`).
 pub const MAX_STAGE: u64 = 64;
@@ -88,7 +109,8 @@ pub fn preset_views(name: &str) -> &'static [View] {
         "softplus-trapped" => &[View::Critical, View::Singular],
         "shallow-relu-inactive" => &[View::Critical, View::Singular],
         "two-layer-linear" | "linear-rank" => &[View::Singular],
-        "constructive" | "non-approximability" => &[View::Construct],
+        "constructive" | "non-approximability" | "clustered-family" => &[View::Construct],
+        "weighted-cost" => &[View::Collapse],
         "under-stationary" => &[View::Homotopy],
         _ => &[],
     }
@@ -110,6 +132,8 @@ impl Default for Settings {
             embed: false,
             autoplay: false,
             stage: 0,
+            construct: None,
+            mu: None,
         }
     }
 }
@@ -354,11 +378,21 @@ pub fn apply_key(sc: &mut Scenario, key: &str, v: &str) -> Result<()> {
             sc.escape.auto = flag(key, v)?;
             Ok(())
         }
+        "cost" => {
+            sc.cost = CostSpec::from_name(v).ok_or_else(|| {
+                Error::invalid(key, format!("unknown cost \"{v}\"; one of mean, weighted"))
+            })?;
+            Ok(())
+        }
         "smax" => {
             sc.stop.s_max = if v == "none" {
                 None
             } else {
-                let x = positive(key, v)?;
+                // 0 evaluates θ₀ without integrating.
+                let x = num(key, v)?;
+                if x < 0.0 {
+                    return Err(Error::invalid(key, format!("must be >= 0, got {v}")));
+                }
                 if x > 1e9 {
                     return Err(Error::invalid(key, format!("{v} exceeds 1e9")));
                 }
@@ -410,6 +444,10 @@ pub fn readable_keys(sc: &Scenario) -> Vec<(&'static str, String)> {
     // stay as they were.
     if !sc.escape.is_default() {
         out.push(("escape", u8::from(sc.escape.auto).to_string()));
+    }
+    // Only the weighted cost is written: links to the mean cost stay as they were.
+    if sc.cost != CostSpec::Mean {
+        out.push(("cost", sc.cost.name().to_string()));
     }
     out
 }
@@ -549,6 +587,8 @@ impl Settings {
         };
         self.preset = Some(p.name.into());
         self.scenario = p.scenario;
+        // μ̲ belongs to the data it was chosen for.
+        self.mu = None;
         for v in preset_views(p.name) {
             if !self.views.contains(v) {
                 self.views.push(*v);
@@ -712,6 +752,47 @@ impl Settings {
                 self.stage = int(key, v, 0, MAX_STAGE)? as usize;
                 Ok(())
             }
+            "construct" => {
+                self.construct = match v {
+                    "" | "auto" => None,
+                    "separable" => Some(Theorem::Separable),
+                    "clustered" => Some(Theorem::Clustered),
+                    _ => {
+                        return Err(Error::invalid(
+                            key,
+                            format!(
+                                "unknown construction \"{v}\"; one of auto, separable, clustered"
+                            ),
+                        ))
+                    }
+                };
+                Ok(())
+            }
+            "mu" => {
+                if v.is_empty() || v == "auto" {
+                    self.mu = None;
+                    return Ok(());
+                }
+                let list = v
+                    .split(',')
+                    .enumerate()
+                    .map(|(i, x)| {
+                        let a = num(&format!("{key}[{i}]"), x.trim())?;
+                        if !(0.0..=1.0).contains(&a) {
+                            return Err(Error::invalid(
+                                format!("{key}[{i}]"),
+                                format!("must be in [0, 1] (the segment to the centre), got {x}"),
+                            ));
+                        }
+                        Ok(a)
+                    })
+                    .collect::<Result<Vec<f64>>>()?;
+                if list.len() > MAX_STAGE as usize {
+                    return Err(Error::invalid(key, "too many values"));
+                }
+                self.mu = Some(list);
+                Ok(())
+            }
             _ => Err(Error::invalid(key, "unknown key")),
         }
     }
@@ -743,6 +824,19 @@ impl Settings {
             "stage" => self.stage.to_string(),
             "escape" => u8::from(self.scenario.escape.auto).to_string(),
             "smax" => "none".into(),
+            "cost" => "mean".into(),
+            "construct" => self
+                .construct
+                .map_or_else(|| "auto".into(), |t| t.name().into()),
+            "mu" => self.mu.as_ref().map_or_else(
+                || "auto".into(),
+                |m| {
+                    m.iter()
+                        .map(|x| x.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+            ),
             _ => return None,
         })
     }
@@ -881,6 +975,12 @@ impl Settings {
         }
         if self.stage != 0 {
             parts.push(("stage".into(), self.stage.to_string()));
+        }
+        if self.construct.is_some() {
+            parts.push(("construct".into(), self.get("construct").expect("always")));
+        }
+        if self.mu.is_some() {
+            parts.push(("mu".into(), self.get("mu").expect("always")));
         }
         // Would the readable keys alone, on the preset, give this very scenario?
         let mut rebuilt = self

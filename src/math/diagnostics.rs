@@ -359,7 +359,7 @@ pub fn stopping_time_of_terms(terms: &[(f64, f64)], eps: f64) -> f64 {
             .sum::<f64>()
     };
     let total = f(0.0);
-    if total <= eps || !(eps > 0.0) {
+    if total <= eps || eps.is_nan() || eps <= 0.0 {
         return 0.0;
     }
     let r_max = terms

@@ -1,5 +1,6 @@
 //! Cost against flow time on a log scale: one curve per flow, the theory line `C(0)e^{−2s/N}`
-//! dashed, and markers at the predicted (2.41) and measured stopping times.
+//! dashed (under the weighted cost `Σ_j C_j(0)e^{−4s/N_j}`), and markers at the predicted (2.41)
+//! and measured stopping times.
 
 use super::{err, fit_descs, log_range, Geom, Look, PlotResult, Series};
 use crate::run::event::EventKind;
@@ -13,6 +14,9 @@ pub struct CostFigure {
     pub curves: Vec<Series>,
     /// `(C(0), N)`: draws `C(0)e^{−2s/N}` dashed over the x range.
     pub theory: Option<(f64, usize)>,
+    /// The weighted cost's theory `Σ_j C_j(0)e^{−4s/N_j}` as pairs `(C_j(0), 4/N_j)`: drawn
+    /// instead of [`Self::theory`] when not empty, with its own legend.
+    pub terms: Vec<(f64, f64)>,
     /// `ε` drawn as a horizontal dotted line.
     pub epsilon: Option<f64>,
     /// Predicted stopping time `(N/2)log(C(0)/ε)`, drawn as a vertical dashed line.
@@ -50,7 +54,16 @@ pub fn draw_with<DB: DrawingBackend>(
         .flat_map(|c| c.points.iter().map(|p| p.0))
         .fold(fig.s_max, f64::max)
         .max(1e-9);
+    let weighted = !fig.terms.is_empty();
     let theory_pts: Vec<(f64, f64)> = match fig.theory {
+        _ if weighted => (0..=200)
+            .map(|i| {
+                let s = s_max * i as f64 / 200.0;
+                let c: f64 = fig.terms.iter().map(|(a, r)| a * (-r * s).exp()).sum();
+                (s, c)
+            })
+            .filter(|p| p.1 > 0.0)
+            .collect(),
         Some((c0, n)) if c0 > 0.0 && n > 0 => (0..=200)
             .map(|i| {
                 let s = s_max * i as f64 / 200.0;
@@ -113,7 +126,11 @@ pub fn draw_with<DB: DrawingBackend>(
                 theory_color.stroke_width(look.upx(1.0)),
             ))
             .map_err(err)?
-            .label("C(0)·e^(-2s/N)")
+            .label(if weighted {
+                "Σ_j C_j(0)·e^(-4s/N_j)"
+            } else {
+                "C(0)·e^(-2s/N)"
+            })
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + leg, y)], theory_color.stroke_width(lw1))
             });
@@ -141,6 +158,8 @@ pub fn draw_with<DB: DrawingBackend>(
                 .map_err(err)?
                 .label(if compact {
                     "predicted stop"
+                } else if weighted {
+                    "predicted stop: Σ_j C_j(0)e^(-4s/N_j) = ε"
                 } else {
                     "predicted stop (N/2)log(C0/ε)"
                 })
@@ -228,6 +247,9 @@ impl CostFigure {
             }
             if fig.theory.is_none() {
                 fig.theory = Some((t.initial_cost, t.n));
+                if t.scenario.cost == crate::math::model::CostSpec::Weighted {
+                    fig.terms = weighted_terms(t);
+                }
                 fig.epsilon = t.scenario.stop.cost_below;
                 fig.predicted = t.predicted_stopping_time;
             }
@@ -240,4 +262,30 @@ impl CostFigure {
         }
         fig
     }
+}
+
+/// `(C_j(0), 4/N_j)` of a weighted-cost trace, from its first sample's class statistics
+/// (`C_j = spread_j² + dist_j²`, docs/math/weighted-cost.md) and the labels of its data.
+fn weighted_terms(t: &crate::run::scenario::Trace) -> Vec<(f64, f64)> {
+    let crate::math::data::DataSpec::Custom { labels, .. } = &t.scenario.data else {
+        return vec![];
+    };
+    let Some(first) = t.samples.first() else {
+        return vec![];
+    };
+    let mut counts = vec![0usize; first.class_spread.len()];
+    for &l in labels {
+        if let Some(c) = counts.get_mut(l) {
+            *c += 1;
+        }
+    }
+    counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &k)| k > 0)
+        .map(|(j, &k)| {
+            let c = first.class_spread[j].powi(2) + first.class_mean_distance[j].powi(2);
+            (c, 4.0 / k as f64)
+        })
+        .collect()
 }

@@ -1,7 +1,8 @@
 //! The constructive minimizer layer by layer: the data in the plane of a hidden layer, coloured
 //! by class, with the classes collapsed so far drawn as one large point each (the apex of their
 //! cut) and the next layer's cut `nᵀx = c` dashed; the last stage is the output layer, where the
-//! collapse points land on the targets `y_c`.
+//! collapse points land on the targets `y_c`. A classified new input is a black cross, truncated
+//! layer by layer with the data.
 
 use super::{
     class_color, draw_class_points, draw_targets, err, fit_caption, fit_descs, Geom, Look,
@@ -29,6 +30,8 @@ pub struct LayersFigure {
     pub cut: Option<(f64, f64, f64, usize)>,
     /// Targets `y_c` with their labels (output stage).
     pub targets: Vec<(f64, f64, String)>,
+    /// A classified new input at this stage (drawn as a cross), if any.
+    pub probe: Option<(f64, f64)>,
 }
 
 /// The segment of the line `n₁x + n₂y = c` inside `bounds`, if it crosses them.
@@ -122,6 +125,17 @@ pub fn draw<DB: DrawingBackend>(
         }))
         .map_err(err)?;
     draw_targets(&mut chart, look, &fig.targets)?;
+    if let Some((x, y)) = fig.probe {
+        if (x0..=x1).contains(&x) && (y0..=y1).contains(&y) {
+            chart
+                .draw_series(std::iter::once(Cross::new(
+                    (x, y),
+                    look.upx(7.0),
+                    BLACK.stroke_width(look.upx(3.0)),
+                )))
+                .map_err(err)?;
+        }
+    }
     area.present().map_err(err)?;
     Ok(geom)
 }

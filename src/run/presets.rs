@@ -5,6 +5,7 @@ use crate::math::critical::{RankFormula, TrapSpec};
 use crate::math::data::DataSpec;
 use crate::math::flow::FlowSpec;
 use crate::math::integrate::IntegratorSpec;
+use crate::math::model::CostSpec;
 use crate::math::net::{Activation, Mlp};
 use crate::run::scenario::{InitSpec, NetSpec, RecordSpec, Scenario, StopSpec};
 
@@ -393,6 +394,77 @@ fn non_approximability() -> Scenario {
     sc
 }
 
+/// Two tight clusters in the plane around linearly independent means: the setting of the 2023
+/// theorem (`M = M_ℓ = Q = 2`), whose zero-cost minimizers form a family `θ(μ)`; the flows start
+/// at random on the same network.
+fn clustered_family() -> Scenario {
+    let mut rng = crate::rng::Rng::new(2023);
+    let mut inputs = vec![];
+    let mut labels = vec![];
+    for (c, (a, b)) in [(2.0, 0.5), (0.5, 2.0)].into_iter().enumerate() {
+        for _ in 0..8 {
+            // Rounded so that the scenario JSON (and a shared link) stays short.
+            let r = |v: f64| (v * 1000.0).round() / 1000.0;
+            inputs.push(vec![r(a + 0.1 * rng.normal()), r(b + 0.1 * rng.normal())]);
+            labels.push(c);
+        }
+    }
+    let mut sc = base(
+        "clustered-family",
+        DataSpec::Custom {
+            inputs,
+            labels,
+            targets: None,
+        },
+        &[2, 2, 2, 2],
+        Activation::Relu,
+    );
+    sc.flow = FlowSpec::Standard;
+    sc.stop = StopSpec {
+        s_max: Some(200.0),
+        ..StopSpec::default()
+    };
+    sc.record.outputs = true;
+    sc
+}
+
+/// Unbalanced classes (3, 6 and 12 points) under the slides' weighted cost on an overparametrized
+/// net: the adapted flow gives every class its own clock `e^{−2s/N_j}`.
+fn weighted_cost() -> Scenario {
+    let mut rng = crate::rng::Rng::new(4);
+    let mut inputs = vec![];
+    let mut labels = vec![];
+    for (c, k) in [3usize, 6, 12].into_iter().enumerate() {
+        let angle = 2.0 * std::f64::consts::PI * c as f64 / 3.0;
+        for _ in 0..k {
+            let r = |v: f64| (v * 1000.0).round() / 1000.0;
+            inputs.push(vec![
+                r(angle.cos() + 0.3 * rng.normal()),
+                r(angle.sin() + 0.3 * rng.normal()),
+            ]);
+            labels.push(c);
+        }
+    }
+    let mut sc = base(
+        "weighted-cost",
+        DataSpec::Custom {
+            inputs,
+            labels,
+            targets: None,
+        },
+        &[2, 24, 24, 3],
+        Activation::Tanh,
+    );
+    sc.cost = CostSpec::Weighted;
+    sc.stop = StopSpec {
+        s_max: Some(80.0),
+        cost_below: Some(1e-8),
+        ..StopSpec::default()
+    };
+    sc.record.outputs = true;
+    sc
+}
+
 /// Every preset, in menu order.
 pub fn all() -> Vec<Preset> {
     vec![
@@ -440,6 +512,16 @@ pub fn all() -> Vec<Preset> {
             name: "constructive",
             summary: "truncation-map ReLU network (K=27 < QN=90): cost exactly zero, one class collapsed per hidden layer (Chen–Muñoz Ewald)",
             scenario: constructive(),
+        },
+        Preset {
+            name: "clustered-family",
+            summary: "two clusters, M = M_ℓ = Q = 2 (Chen–Muñoz Ewald 2023): a whole family θ(μ) of zero-cost minimizers; move μ, click the input plane to classify by the metric d",
+            scenario: clustered_family(),
+        },
+        Preset {
+            name: "weighted-cost",
+            summary: "the slides' weighted cost Σ_j (1/N_j)Σ|x_i − y_j|² on classes of 3, 6 and 12 points: the adapted flow gives each class its own clock e^{-2s/N_j}",
+            scenario: weighted_cost(),
         },
         Preset {
             name: "non-approximability",

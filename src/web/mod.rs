@@ -14,7 +14,7 @@ pub mod bench;
 
 use crate::app::board::Board;
 use crate::app::edit;
-use crate::app::inspect::{ConstructionReport, CriticalReport};
+use crate::app::inspect::{ClassifyReport, ConstructionReport, CriticalReport};
 use crate::app::protocol::{FamilyHeader, FrameHeader, Host, Reply, RunInfo};
 use crate::app::share::Settings;
 use crate::app::view::View;
@@ -372,6 +372,23 @@ impl Figures {
             .map_err(js_err)
     }
 
+    /// Takes a `classified` message's `report`; `false` when stale.
+    pub fn apply_classification(&mut self, report: JsValue) -> Result<bool, JsError> {
+        let r: ClassifyReport = serde_wasm_bindgen::from_value(report).map_err(js_err)?;
+        self.board.apply_classification(r).map_err(js_err)
+    }
+
+    /// The input `[x₁, …, x_M]` under device pixel `(x, y)` of the layer view, when it shows the
+    /// inputs (stage 0 of a construction in input coordinates).
+    pub fn probe_input(&self, x: f64, y: f64) -> Option<Vec<f64>> {
+        self.board.probe_input(x, y)
+    }
+
+    /// The split `C = V + B` of every flow's cost (`null` before a load).
+    pub fn split_panel(&self) -> Result<JsValue, JsError> {
+        to_js(&self.board.split_panel())
+    }
+
     /// Takes a `family` message's `family` header and `bulk`; `false` when stale.
     pub fn apply_family(&mut self, family: JsValue, bulk: JsValue) -> Result<bool, JsError> {
         let h: FamilyHeader = serde_wasm_bindgen::from_value(family).map_err(js_err)?;
@@ -477,6 +494,14 @@ impl Page {
     /// The flows for `load`: `[{kind: …}, …]`.
     pub fn flows(&self) -> Result<JsValue, JsError> {
         to_js(&self.settings.lanes())
+    }
+
+    /// The `construct` request's fields: `{theorem, mu}` (each `null` when automatic).
+    pub fn construct_request(&self) -> Result<JsValue, JsError> {
+        to_js(&crate::app::inspect::ConstructRequest {
+            theorem: self.settings.construct,
+            mu: self.settings.mu.clone(),
+        })
     }
 
     /// Visible views, in page order.

@@ -87,6 +87,7 @@ export function renderEditor() {
   $('data').value = kind;
   [...FIELDS, 'alpha'].forEach(set);
   $('act').value = page.get('act');
+  $('cost').value = page.get('cost');
   $('escape').checked = page.get('escape') === '1';
   $('alpha-value').textContent = page.get('alpha');
   const speed = page.get('speed');
@@ -242,6 +243,7 @@ export function bindEditor() {
   bindList('input.flow', 'flows');
   bindList('input.view', 'view');
   $('escape').onchange = (e) => edit('escape', e.target.checked ? '1' : '0', e.target);
+  $('cost').onchange = (e) => edit('cost', e.target.value, e.target);
   $('add-layer').onclick = () => {
     const net = state.page.get('net');
     edit('net', net === 'none' ? String(NEW_LAYER_WIDTH) : `${net},${NEW_LAYER_WIDTH}`);

@@ -20,7 +20,7 @@ import { setupFigures, layoutViews, startDrawLoop } from './figures.js';
 import { bindPanels } from './panels.js';
 import {
   client, startSession, sendLoad, sendSpeed, play, pause, step, reset, runUntil, togglePlay,
-  inspect, escape, requestTrace,
+  inspect, escape, requestTrace, requestConstruct, classify,
 } from './session.js';
 import { edit, renderEditor, bindEditor, buildPresetMenu } from './editor.js';
 import { readHash, hashIsCurrent, writeHash, bindShare } from './embed.js';
@@ -75,7 +75,7 @@ async function boot() {
   bindToolbar();
   bindEditor();
   bindShare();
-  bindPanels({ inspect, escape, edit });
+  bindPanels({ inspect, escape, edit, construct: requestConstruct, classify });
   window.addEventListener('hashchange', onHashChange);
   renderEditor();
   layoutViews();

@@ -6,12 +6,12 @@
 // The registry maps a view to the function that renders its panel. A new panel is a
 // `<figure data-view=…>` with its elements in index.html and one registerPanel call.
 import { state, PANEL_EVERY_MS, note } from './state.js';
-import { $, setText, fillReadouts, fillSwatchTable } from './ui.js';
-import { markDirty, draw } from './figures.js';
+import { $, dpr, setText, fillReadouts, fillSwatchTable } from './ui.js';
+import { markDirty, draw, onFigureClick } from './figures.js';
 
 const panels = new Map(); // view → render()
 // The pending refresh, the running stage animation, and what the panels' buttons ask of the page
-// (bindPanels): inspect(lane), escape(lane), edit(key, value).
+// (bindPanels): inspect(lane), escape(lane), edit(key, value), construct(), classify(x).
 const local = { timer: null, anim: null, commands: null };
 
 export function registerPanel(view, render) {
@@ -121,6 +121,26 @@ function renderConstruct() {
     c: (r) => r.cost, p: (r) => r.perp, r: (r) => r.rank, pr: (r) => r.perp_rank, st: (r) => r.status,
   }, { c: (r) => r.cost_value });
   setText('construct-verdict', p.verdict);
+  setText('construct-hypotheses', p.hypotheses);
+  setText('construct-probe', p.probe);
+  setText('construct-numbers', p.numbers);
+  $('construct-choice').hidden = !p.clustered_available;
+  $('construct-theorem').value = p.theorem;
+  const mu = $('mu');
+  $('mu-row').hidden = !p.mu;
+  if (p.mu) {
+    mu.min = String(p.mu.lo);
+    mu.max = String(p.mu.hi);
+    mu.step = String((p.mu.hi - p.mu.lo) / 200);
+    if (document.activeElement !== mu) mu.value = String(p.mu.value);
+    setText('mu-text', p.mu.text);
+  }
+  const body = $('construct-cuts').tBodies[0];
+  body.textContent = '';
+  for (const c of p.cuts) {
+    const tr = body.insertRow();
+    for (const v of [c.layer, c.class, c.cut, c.nu, c.apex, c.margin]) tr.insertCell().textContent = String(v);
+  }
   const label = $('stage-label');
   label.textContent = p.stage;
   label.dataset.position = String(p.position);
@@ -182,6 +202,16 @@ function renderFamily() {
   setText('family-verdict', p.verdict);
 }
 
+// The split C = V + B (slide 14) under the neural-collapse figure.
+function renderSplit() {
+  const p = state.figures.split_panel();
+  if (!p) return;
+  fillSwatchTable($('split-table'), p.rows, {
+    c: (r) => r.cost, v: (r) => r.variance, b: (r) => r.mismatch, k: (r) => r.check,
+  });
+  setText('split-verdict', p.verdict);
+}
+
 function renderReparam() {
   const p = state.figures.reparam_panel();
   if (!p) return;
@@ -193,6 +223,7 @@ registerPanel('critical', renderCritical);
 registerPanel('construct', renderConstruct);
 registerPanel('homotopy', renderFamily);
 registerPanel('reparam', renderReparam);
+registerPanel('collapse', renderSplit);
 
 // ---------------------------------------------------------------- buttons
 
@@ -214,6 +245,20 @@ export function bindPanels(commands) {
     local.commands.edit('act', 'relu');
     local.commands.edit('net', hidden);
   };
+  $('construct-theorem').onchange = (e) => {
+    local.commands.edit('construct', e.target.value);
+    local.commands.construct();
+  };
+  // Every move of the slider asks the worker for θ(μ): the cost stays 0, the layer view follows.
+  $('mu').addEventListener('input', (e) => {
+    local.commands.edit('mu', e.target.value);
+    local.commands.construct();
+  });
+  // A click on the input plane (stage 0) classifies a new input with the construction.
+  onFigureClick('construct', (e) => {
+    const x = state.figures.probe_input(e.offsetX * dpr(), e.offsetY * dpr());
+    if (x) local.commands.classify(Array.from(x));
+  });
   $('stage-prev').onclick = () => setStage(stage() - 1);
   $('stage-next').onclick = () => setStage(stage() + 1);
   $('stage-play').onclick = animateStages;

@@ -73,6 +73,14 @@ function onMessage(m) {
     case 'construction':
       if (apply('the construction', () => figures.apply_construction(m.report, m.bulk ?? null))) {
         figures.set_stage(Number(state.page.get('stage')) || 0);
+        // A new member θ(μ) classifies the clicked input anew.
+        if (state.probe) post({ type: 'classify', x: state.probe });
+        renderPanel('construct');
+        markDirty('construct');
+      }
+      break;
+    case 'classified':
+      if (apply('the classification', () => figures.apply_classification(m.report))) {
         renderPanel('construct');
         markDirty('construct');
       }
@@ -156,7 +164,15 @@ export function syncFamily() {
 }
 
 export function requestConstruct() {
-  if (state.info && state.page.views().includes('construct')) post({ type: 'construct' });
+  if (state.info && state.page.views().includes('construct')) {
+    post({ type: 'construct', ...state.page.construct_request() });
+  }
+}
+
+// Runs a new input through the construction (a click on the layer view's input plane).
+export function classify(x) {
+  state.probe = x;
+  post({ type: 'classify', x });
 }
 
 // The worker computes the decision boundary of the focused flow while its view is shown.
@@ -180,6 +196,7 @@ export function syncViews() {
 function onLoaded() {
   const { figures, page, info } = state;
   state.lanes = [];
+  state.probe = null;
   state.running = false;
   figures.set_focus(Math.min(page.focus_index(), info.lanes.length - 1));
   const pair = page.pair();

@@ -44,6 +44,8 @@ export const state = {
   holds: new Set(),
   /** Whether the run plays again once every hold is released (it was playing, or asked to). */
   resumeWanted: false,
+  /** The input last clicked on the constructive panel's input plane (classified), or null. */
+  probe: null,
 };
 
 // Figures for the end-to-end tests and the curious: time to the first loaded scenario, the drawing

@@ -6,6 +6,7 @@ use super::{
 };
 #[cfg(doc)]
 use crate::app::protocol::RunInfo;
+use crate::math::model::CostSpec;
 use crate::plot::collapse::{ClassCurves, CollapseFigure, CollapsePanel};
 use crate::plot::cost::CostFigure;
 use crate::plot::heatmap::HeatmapFigure;
@@ -40,6 +41,9 @@ impl Board {
         };
         let Some(info) = &self.info else { return fig };
         fig.theory = Some((info.c0, info.n));
+        if info.cost == CostSpec::Weighted {
+            fig.terms = info.theory.clone();
+        }
         fig.epsilon = info.epsilon;
         fig.predicted = info.predicted;
         for (i, lane) in self.lanes.iter().enumerate() {
@@ -187,11 +191,17 @@ impl Board {
         };
         let Some(info) = &self.info else { return fig };
         let classes = info.classes.min(MAX_COLLAPSE_CLASSES);
+        let weighted = info.cost == CostSpec::Weighted;
         for (i, lane) in self.lanes.iter().enumerate() {
             let adapted = info.lanes[i].choice == crate::run::lanes::FlowChoice::Adapted;
             let full = lane.samples.iter().all(|p| p.rank == info.qn);
             let mut panel = CollapsePanel {
                 title: match (adapted, full) {
+                    // Under the weighted cost each class has its own clock: no common line.
+                    (true, true) if weighted => format!(
+                        "{} (weighted cost: class j decays like e^(−2s/N_j))",
+                        self.lane_label(i)
+                    ),
                     (true, true) => format!("{} (grey: e^(−2s/N), e^(−s/N))", self.lane_label(i)),
                     (true, false) => {
                         format!("{} (rank D < QN: no uniform rate)", self.lane_label(i))
@@ -208,7 +218,9 @@ impl Board {
                     distance: self.series(i, |p| p.class_mean_distance[c]),
                 });
             }
-            if let (true, true, Some(first)) = (adapted, full, lane.samples.first()) {
+            if let (true, true, false, Some(first)) =
+                (adapted, full, weighted, lane.samples.first())
+            {
                 let v0 = first.class_spread[..classes]
                     .iter()
                     .map(|v| v * v)
@@ -289,13 +301,15 @@ impl Board {
 
     /// The outputs of every flow against `t = 1 − e^{−s/N}` (the first coordinate of the chosen
     /// pair) with the straight interpolations, and each flow's relative distance from them over
-    /// the recorded trail samples.
+    /// the recorded trail samples. Under the weighted cost each sample is drawn against its own
+    /// class clock `t_j = 1 − e^{−2s/N_j}`, where its straight line holds, and the deviation
+    /// against the slowest clock.
     pub fn reparam_figure(&self) -> ReparamFigure {
         let mut fig = ReparamFigure::default();
         let (Some(info), Some(data)) = (&self.info, &self.data) else {
             return fig;
         };
-        let (q, a, n) = (info.q, self.pair.0, info.n as f64);
+        let (q, a) = (info.q, self.pair.0);
         let drawn: Vec<usize> = (0..info.trail.len())
             .step_by(info.trail.len().div_ceil(MAX_REPARAM_PATHS).max(1))
             .collect();
@@ -307,14 +321,15 @@ impl Board {
         }
         fig.y_desc = format!("output coordinate {}", a + 1);
         for (i, lane) in self.lanes.iter().enumerate() {
-            let tt = |s: f64| 1.0 - (-s / n).exp();
+            let tt = |s: f64, j: usize| 1.0 - (-s * self.output_rate(j)).exp();
             let paths = drawn
                 .iter()
                 .map(|&t| {
+                    let j = info.trail[t];
                     let pts: Vec<(f64, f64)> = lane
                         .trail
                         .iter()
-                        .map(|(s, o)| (tt(*s), o[t * q + a]))
+                        .map(|(s, o)| (tt(*s, j), o[t * q + a]))
                         .collect();
                     decimate_path(&pts, MAX_TRAIL_POINTS)
                 })
@@ -322,7 +337,7 @@ impl Board {
             let dev: Vec<(f64, f64)> = lane
                 .trail
                 .iter()
-                .map(|(s, o)| (tt(*s), self.off_line(*s, o)))
+                .map(|(s, o)| (1.0 - (-s * self.slowest_rate()).exp(), self.off_line(*s, o)))
                 .collect();
             fig.lanes.push(ReparamLane {
                 label: self.lane_label(i),
@@ -335,15 +350,16 @@ impl Board {
     }
 
     /// `|x̲_T(s) − ((1−t)x̲_T(0) + t·y̲_T)| / |x̲_T(0) − y̲_T|` over the trail samples `T`, with
-    /// `t = 1 − e^{−s/N}` and `o` the trail point's outputs.
+    /// each sample's clock `t_j = 1 − e^{−w_j s}` (`w_j = 1/N` for the mean cost, `2/N_ω(j)` for
+    /// the weighted one: see [`Board::output_rate`]) and `o` the trail point's outputs.
     pub(super) fn off_line(&self, s: f64, o: &[f64]) -> f64 {
         let (Some(info), Some(data)) = (&self.info, &self.data) else {
             return f64::NAN;
         };
         let q = info.q;
-        let t = 1.0 - (-s / info.n as f64).exp();
         let (mut num, mut den) = (0.0, 0.0);
         for (k, &j) in info.trail.iter().enumerate() {
+            let t = 1.0 - (-s * self.output_rate(j)).exp();
             let y = &data.targets[info.labels[j]];
             for c in 0..q {
                 let x0 = data.outputs0[j * q + c];
@@ -539,6 +555,7 @@ impl Board {
                 r.classes,
                 r.cost.map_or("?".into(), fmt_s)
             );
+            fig.probe = self.probe_at(last, 0.0);
             fig.x_desc = format!("output coordinate {}", a + 1);
             fig.y_desc = if r.q >= 2 {
                 format!("output coordinate {}", b + 1)
@@ -571,6 +588,7 @@ impl Board {
                 fig.cut = Some((cut.normal[0], cut.normal[1], cut.offset, cut.class));
             }
         }
+        fig.probe = self.probe_at(l, t);
         let all = stages.iter().flatten();
         let (x0, x1) = lin_range(all.clone().map(|p| p.0), 0.08);
         let (y0, y1) = lin_range(all.map(|p| p.1), 0.08);

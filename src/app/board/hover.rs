@@ -3,6 +3,7 @@
 use super::{fmt_e, fmt_g, Board, MAX_COLLAPSE_CLASSES};
 use crate::app::view::View;
 use crate::math::diagnostics::Sample;
+use crate::math::model::CostSpec;
 
 impl Board {
     fn nearest_sample(&self, i: usize, s: f64) -> Option<&Sample> {
@@ -41,8 +42,15 @@ impl Board {
                 ))
             }
             View::Reparam => {
-                let s = -(info.n as f64) * (1.0 - x.clamp(0.0, 1.0 - 1e-16)).ln();
-                let mut parts = vec![format!("t = {} (s = {})", fmt_g(x), fmt_g(s))];
+                // Under the weighted cost the classes run on their own clocks: the deviation is
+                // read at the slowest one's s.
+                let s = -(1.0 - x.clamp(0.0, 1.0 - 1e-16)).ln() / self.slowest_rate();
+                let clock = if info.cost == CostSpec::Weighted {
+                    " of the largest class"
+                } else {
+                    ""
+                };
+                let mut parts = vec![format!("t = {} (s = {}{clock})", fmt_g(x), fmt_g(s))];
                 for (i, lane) in self.lanes.iter().enumerate() {
                     if let Some((ps, o)) = lane
                         .trail
@@ -96,10 +104,15 @@ impl Board {
                         parts.push(format!("{}: C = {}", self.lane_label(i), fmt_e(p.cost)));
                     }
                 }
-                parts.push(format!(
-                    "theory C(0)e^(−2s/N) = {}",
-                    fmt_e(info.c0 * (-2.0 * x / info.n as f64).exp())
-                ));
+                if info.cost == CostSpec::Weighted {
+                    let c: f64 = info.theory.iter().map(|(a, r)| a * (-r * x).exp()).sum();
+                    parts.push(format!("theory Σ_j C_j(0)e^(−4s/N_j) = {}", fmt_e(c)));
+                } else {
+                    parts.push(format!(
+                        "theory C(0)e^(−2s/N) = {}",
+                        fmt_e(info.c0 * (-2.0 * x / info.n as f64).exp())
+                    ));
+                }
                 Some(parts.join(" · "))
             }
             View::Spectrum => {

@@ -6,8 +6,8 @@
 //! and readouts are tested natively against SVG.
 //!
 //! This file keeps the history and draws; `figures.rs` builds each figure's data, `panels.rs` the
-//! panels beside them (critical submanifold, construction, homotopy family, reparametrization),
-//! `hover.rs` the readouts under the pointer.
+//! panels beside them (critical submanifold, homotopy family, reparametrization), `construct.rs`
+//! the constructive panel and the split of the cost, `hover.rs` the readouts under the pointer.
 
 use crate::app::inspect::{check_construction_bulk, ConstructionReport, CriticalReport};
 use crate::app::protocol::{
@@ -15,19 +15,21 @@ use crate::app::protocol::{
 };
 use crate::app::view::View;
 use crate::error::{Error, Result};
+use crate::math::construct::Classification;
 use crate::math::diagnostics::Sample;
+use crate::math::model::CostSpec;
 use crate::plot::{decimate, flow_color, Geom, Look, PALETTE};
 use crate::run::event::Event;
 use plotters::coord::Shift;
 use plotters::prelude::{DrawingArea, DrawingBackend, RGBColor};
 
+mod construct;
 mod figures;
 mod hover;
 mod panels;
 
-pub use panels::{
-    CompareRow, ConstructPanel, CriticalPanel, FamilyPanel, FamilyRow, Readout, ReparamPanel,
-};
+pub use construct::{CompareRow, ConstructPanel, CutRow, MuSlider, SplitPanel, SplitRow};
+pub use panels::{CriticalPanel, FamilyPanel, FamilyRow, Readout, ReparamPanel};
 
 /// Most points drawn per curve.
 pub const MAX_CURVE_POINTS: usize = 400;
@@ -71,7 +73,10 @@ pub struct Board {
     collapse_geoms: Vec<Geom>,
     critical: Option<(CriticalReport, Vec<f64>)>,
     construction: Option<(ConstructionReport, Vec<f64>)>,
+    classified: Option<Classification>,
     stage: f64,
+    /// Per sample the rate `w_j` of its error under the full-rank adapted flow.
+    rates: Vec<f64>,
     family: Option<FamilyHistory>,
 }
 
@@ -120,6 +125,7 @@ impl Board {
         self.heat = None;
         self.critical = None;
         self.construction = None;
+        self.classified = None;
         self.family = None;
         // Geometries stay: until redrawn, the canvases still show where the old ones say, and a
         // click or hover right after a load must map through what is on screen.
@@ -130,9 +136,36 @@ impl Board {
         if self.pair.0 >= q || self.pair.1 >= q || self.pair.0 == self.pair.1 {
             self.pair = (0, 1.min(q.saturating_sub(1)));
         }
+        let n = info.labels.len();
+        self.rates = match info.cost {
+            CostSpec::Mean => vec![1.0 / n as f64; n],
+            CostSpec::Weighted => {
+                let mut counts = vec![0usize; info.classes];
+                for &l in &info.labels {
+                    if let Some(c) = counts.get_mut(l) {
+                        *c += 1;
+                    }
+                }
+                info.labels
+                    .iter()
+                    .map(|&l| 2.0 / counts.get(l).copied().unwrap_or(1).max(1) as f64)
+                    .collect()
+            }
+        };
         self.info = Some(info);
         self.data = Some(data);
         Ok(())
+    }
+
+    /// `w_j`, the rate of sample `j`'s error under the full-rank adapted flow:
+    /// `x_j(s) − y = e^{−w_j s}(x_j(0) − y)` with `w_j = 1/N` (mean cost) or `2/N_ω(j)` (weighted).
+    pub fn output_rate(&self, j: usize) -> f64 {
+        self.rates.get(j).copied().unwrap_or(0.0)
+    }
+
+    /// The smallest of the rates [`Self::output_rate`] (the clock of the largest class).
+    pub fn slowest_rate(&self) -> f64 {
+        self.rates.iter().copied().fold(f64::INFINITY, f64::min)
     }
 
     /// The loaded comparison's info.
@@ -267,6 +300,7 @@ impl Board {
         }
         check_construction_bulk(&report, bulk)?;
         self.construction = Some((report, bulk.to_vec()));
+        self.classified = None;
         Ok(true)
     }
 

@@ -22,7 +22,7 @@ pub struct Readout {
     pub value: f64,
 }
 
-fn readout(key: &str, label: &str, text: String, value: f64) -> Readout {
+pub(super) fn readout(key: &str, label: &str, text: String, value: f64) -> Readout {
     Readout {
         key: key.into(),
         label: label.into(),
@@ -49,50 +49,6 @@ pub struct CriticalPanel {
     /// Whether the Escape button applies: the lane is not moving, `∇ₓC ≠ 0`, the Hessian curves
     /// down along a normal, and no escape was attempted from this point yet.
     pub can_escape: bool,
-}
-
-/// One row of the constructive panel's comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CompareRow {
-    /// Which network or flow.
-    pub label: String,
-    /// CSS colour.
-    pub color: String,
-    /// `C`, as shown (fixed six decimals: the construction's `C` reads as 0).
-    pub cost: String,
-    /// `C` itself.
-    pub cost_value: f64,
-    /// `(N/2)|𝒫⊥∇ₓC|²` as shown.
-    pub perp: String,
-    /// `rank D`.
-    pub rank: String,
-    /// `rank 𝒫⊥ = QN − rank D`.
-    pub perp_rank: String,
-    /// `running`, `stationary`, … (`constructed` for the construction).
-    pub status: String,
-}
-
-/// The constructive-minimizer panel's text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConstructPanel {
-    /// Whether the loaded network is the constructive architecture.
-    pub fits: bool,
-    /// The widths the construction needs, as `net=` writes them (hidden layers only).
-    pub hidden: String,
-    /// Architecture and regime, in words.
-    pub architecture: String,
-    /// What the comparison shows (Thm 5.1).
-    pub verdict: String,
-    /// The numbers.
-    pub readouts: Vec<Readout>,
-    /// The construction and every flow, side by side.
-    pub rows: Vec<CompareRow>,
-    /// Positions of the layer stepper: `stages` data stages and the output layer.
-    pub positions: usize,
-    /// The current position (rounded).
-    pub position: usize,
-    /// What the layer view shows at the current position.
-    pub stage: String,
 }
 
 /// One member of the homotopy family's table.
@@ -394,170 +350,6 @@ impl Board {
         })
     }
 
-    /// The constructive panel's text, once a construction has arrived.
-    pub fn construct_panel(&self) -> Option<ConstructPanel> {
-        let (r, _) = self.construction.as_ref()?;
-        let info = self.info.as_ref()?;
-        let hidden: Vec<String> = r.needed[1..r.needed.len() - 1]
-            .iter()
-            .map(|w| w.to_string())
-            .collect();
-        let rel = |k: usize, qn: usize| match k.cmp(&qn) {
-            std::cmp::Ordering::Less => "<",
-            std::cmp::Ordering::Equal => "=",
-            std::cmp::Ordering::Greater => ">",
-        };
-        let architecture = if r.fits {
-            format!(
-                "The loaded network is the constructive architecture: ReLU, widths {:?}, K = {} {} \
-                 QN = {}.",
-                r.needed,
-                r.k,
-                rel(r.k, r.qn),
-                r.qn
-            )
-        } else {
-            format!(
-                "The construction needs ReLU and widths {:?} (K = {} {} QN = {}); the loaded \
-                 network is {} with widths {:?}, so the flows below move in another parameter \
-                 space. Use the constructive architecture to compare them on the same one.",
-                r.needed,
-                r.k,
-                rel(r.k, r.qn),
-                r.qn,
-                r.activation,
-                r.current
-            )
-        };
-        let mut readouts = vec![
-            readout("k", "K (constructive network)", r.k.to_string(), r.k as f64),
-            readout("qn", "QN", r.qn.to_string(), r.qn as f64),
-        ];
-        let mut rows = vec![];
-        if let Some(c) = r.cost {
-            readouts.push(readout("construct-cost", "C(θ_c)", format!("{c:.6}"), c));
-            let rank = r.rank.unwrap_or(0);
-            readouts.push(readout(
-                "construct-rank",
-                "rank D[θ_c]",
-                format!("{rank} (rank 𝒫⊥ = {})", r.qn - rank.min(r.qn)),
-                rank as f64,
-            ));
-            rows.push(CompareRow {
-                label: "constructive θ_c".into(),
-                color: "#000000".into(),
-                cost: format!("{c:.6}"),
-                cost_value: c,
-                perp: format!("{c:.6}"),
-                rank: rank.to_string(),
-                perp_rank: (r.qn - rank.min(r.qn)).to_string(),
-                status: "constructed".into(),
-            });
-        }
-        if r.fits {
-            for (i, lane) in self.lanes.iter().enumerate() {
-                let (Some(f), Some(p)) = (&lane.frame, lane.samples.last()) else {
-                    continue;
-                };
-                rows.push(CompareRow {
-                    label: self.lane_label(i),
-                    color: info.lanes[i].color.clone(),
-                    cost: format!("{:.6}", f.cost),
-                    cost_value: f.cost,
-                    perp: format!("{:.6}", p.perp_cost),
-                    rank: p.rank.to_string(),
-                    perp_rank: (info.qn - p.rank.min(info.qn)).to_string(),
-                    status: f.status.name().into(),
-                });
-            }
-        }
-        let verdict = match (&r.error, r.cost) {
-            (Some(e), _) => format!("No construction: {e}"),
-            (None, Some(c)) => {
-                let floor = rows
-                    .iter()
-                    .skip(1)
-                    .map(|row| row.cost_value)
-                    .fold(f64::INFINITY, f64::min);
-                let mut v = format!(
-                    "θ_c collapses one class per hidden layer and sends the {} collapse points to \
-                     y1…y{}: C(θ_c) = {} (rounding), with K = {} {} QN = {}.",
-                    r.classes,
-                    r.classes,
-                    fmt_s(c),
-                    r.k,
-                    rel(r.k, r.qn),
-                    r.qn
-                );
-                if floor.is_finite() && info.c0 <= 1e-12 {
-                    v.push_str(&format!(
-                        " The flows start at θ_c itself (this scenario's init is the \
-                         construction, C(0) = {}) and stay there: a zero-cost minimizer is a \
-                         rest point of every flow. Start them at random (preset \
-                         non-approximability) to see them stall above it.",
-                        fmt_s(info.c0)
-                    ));
-                } else if floor.is_finite() && floor <= 1e-9 {
-                    v.push_str(&format!(
-                        " A flow has reached C = {} here: Thm 5.1 says that underparametrized rest \
-                         points generically have C > 0, not that every orbit avoids zero.",
-                        fmt_s(floor)
-                    ));
-                } else if floor.is_finite() {
-                    v.push_str(&format!(
-                        " The flows from a random θ₀ on the same network stay above it (lowest C \
-                         now {floor:.6}): where an underparametrized flow comes to rest, \
-                         𝒫∇ₓC = 0 and C = (N/2)|𝒫⊥∇ₓC|² > 0 (Thm 5.1), so zero-cost minimizers \
-                         like θ_c are generically not limits of gradient descent."
-                    ));
-                }
-                v
-            }
-            (None, None) => "No construction.".into(),
-        };
-        let positions = self.layer_positions();
-        let position = (self.stage.round() as usize).min(positions.saturating_sub(1));
-        let stage = if positions == 0 {
-            String::new()
-        } else if position + 1 == positions {
-            format!(
-                "output layer ({} of {}): x_j = W h_j + b maps each collapse point to its target",
-                position + 1,
-                positions
-            )
-        } else if position == 0 {
-            format!(
-                "stage 0 of {} (the inputs){}",
-                r.stages - 1,
-                r.cuts.first().map_or(String::new(), |c| format!(
-                    "; the dashed cut of layer 1 separates class {}",
-                    c.class + 1
-                ))
-            )
-        } else {
-            let cut = &r.cuts[position - 1];
-            format!(
-                "stage {position} of {}: hidden layer {position} collapsed class {} to the apex of \
-                 its cut (margin {}, λ = {})",
-                r.stages - 1,
-                cut.class + 1,
-                fmt_g(cut.margin),
-                fmt_g(cut.lambda)
-            )
-        };
-        Some(ConstructPanel {
-            fits: r.fits,
-            hidden: hidden.join(","),
-            architecture,
-            verdict,
-            readouts,
-            rows,
-            positions,
-            position,
-            stage,
-        })
-    }
-
     /// The homotopy family's table, once the family has reported.
     pub fn family_panel(&self) -> Option<FamilyPanel> {
         let h = self.family.as_ref()?.header.as_ref()?;
@@ -661,7 +453,17 @@ impl Board {
         } else {
             format!("{} of the N = {} samples", info.trail.len(), info.n)
         };
+        let weighted = info.cost == crate::math::model::CostSpec::Weighted;
         let verdict = match adapted {
+            Some((w, true)) if weighted => format!(
+                "Under the weighted cost each class has its own clock: with t_j = 1 − e^(−2s/N_j) \
+                 the full-rank adapted flow gives x_i(t_j) = (1−t_j)x_i(0) + t_j·y_j \
+                 (docs/math/weighted-cost.md), and each sample is drawn against its class's t_j. \
+                 Measured over {samples}: the adapted flow stays within {} of it (relative to \
+                 |x̲(0) − y̲|: integration error); the readouts give every flow's largest distance \
+                 so far.",
+                fmt_s(w)
+            ),
             Some((w, true)) => format!(
                 "With t = 1 − e^(−s/N), the full-rank adapted flow gives x̲(t) = (1−t)x̲(0) + t·y̲: \
                  the straight interpolation. Measured over {samples}: the adapted flow stays \

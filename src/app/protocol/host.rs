@@ -39,6 +39,8 @@ pub struct Host {
     family: Option<FamilyRun>,
     family_alphas: Option<Vec<f64>>,
     family_id: u32,
+    /// The last construction, kept to classify new inputs.
+    built: Option<inspect::Built>,
 }
 
 impl Default for Host {
@@ -72,6 +74,7 @@ impl Host {
             family: None,
             family_alphas: None,
             family_id: 0,
+            built: None,
         }
     }
 
@@ -257,15 +260,26 @@ impl Host {
                 }
                 Ok(out)
             }
-            ToWorker::Construct {} => {
+            ToWorker::Construct { theorem, mu } => {
                 let ses = &self.need_run()?.lanes()[0].session;
-                let (mut report, bulk) =
-                    inspect::construction_report(ses.model(), ses.scenario().rank_rtol);
+                let request = inspect::ConstructRequest { theorem, mu };
+                let (mut report, bulk, built) = inspect::construction_report_with(
+                    ses.model(),
+                    ses.scenario().rank_rtol,
+                    &request,
+                );
                 report.epoch = self.epoch;
+                self.built = built;
                 Ok(vec![Reply {
                     msg: FromWorker::Construction { id, report },
                     bulk,
                 }])
+            }
+            ToWorker::Classify { x } => {
+                self.need_run()?;
+                let mut report = inspect::classify(self.built.as_ref(), &x)?;
+                report.epoch = self.epoch;
+                Ok(vec![FromWorker::Classified { id, report }.into()])
             }
             ToWorker::Family { alphas } => match alphas {
                 None => {
@@ -349,6 +363,7 @@ impl Host {
         sc.record.singular_values = true;
         let run = Comparison::new(&sc, &flows)?;
         self.epoch += 1;
+        self.built = None;
         self.mode = Mode::Paused;
         let lanes = run.lanes().len();
         self.sent_samples = vec![0; lanes];
@@ -396,6 +411,8 @@ impl Host {
             c0: first.initial_cost(),
             epsilon: first.epsilon(),
             predicted: first.predicted_stopping_time(),
+            cost: model.cost_spec(),
+            theory: first.theory_terms(),
             s_max: run.s_max(),
             every_s: run.every_s(),
             lanes: run

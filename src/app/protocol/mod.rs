@@ -12,10 +12,11 @@
 //! its own (wasm32 has none): the caller passes `now` and a clock closure in milliseconds.
 //! `heat.rs` evaluates the decision-boundary grid, `family.rs` runs a homotopy family.
 
-use crate::app::inspect::{self, ConstructionReport, CriticalReport};
+use crate::app::inspect::{self, ClassifyReport, ConstructionReport, CriticalReport};
 use crate::error::{Error, Result};
+use crate::math::construct::Theorem;
 use crate::math::critical::RankCheck;
-use crate::math::model::Regime;
+use crate::math::model::{CostSpec, Regime};
 use crate::run::event::Event;
 use crate::run::lanes::FlowChoice;
 use crate::run::session::Status;
@@ -109,8 +110,21 @@ pub enum ToWorker {
         lane: usize,
     },
     /// Asks for the constructive minimizer of the loaded data (see
-    /// [`inspect::construction_report`]).
-    Construct {},
+    /// [`inspect::construction_report_with`]).
+    Construct {
+        /// `separable` (2024) or `clustered` (2023); `null`: the 2023 theorem when its
+        /// hypotheses hold on the data, else the 2024 one.
+        #[serde(default)]
+        theorem: Option<Theorem>,
+        /// `μ̲` of the 2023 family (one value, or one per class); `null`: the middle of its range.
+        #[serde(default)]
+        mu: Option<Vec<f64>>,
+    },
+    /// Runs a new input through the last construction (see [`inspect::classify`]).
+    Classify {
+        /// The input, `M` numbers.
+        x: Vec<f64>,
+    },
     /// Runs a homotopy family (one flow per `α`, from the same `θ₀`) alongside the lanes, up to
     /// the furthest lane's `s`; `alphas: null` stops it.
     Family {
@@ -296,8 +310,16 @@ pub struct RunInfo {
     pub c0: f64,
     /// `ε = stop.cost_below`, if set.
     pub epsilon: Option<f64>,
-    /// `(N/2) log(C(0)/ε)`, if `ε` is set.
+    /// `(N/2) log(C(0)/ε)`, if `ε` is set; under the weighted cost the root of
+    /// `Σ_j C_j(0)e^{−4s/N_j} = ε`.
     pub predicted: Option<f64>,
+    /// The cost the flows minimize.
+    #[serde(default)]
+    pub cost: CostSpec,
+    /// `C(s) = Σ_k a_k e^{−r_k s}` along the adapted flow while `rank D = QN`: the pairs
+    /// `(a_k, r_k)` (one for the mean cost, one per class for the weighted one).
+    #[serde(default)]
+    pub theory: Vec<(f64, f64)>,
     /// End of the shared interval.
     pub s_max: f64,
     /// Sample spacing.
@@ -441,6 +463,13 @@ pub enum FromWorker {
         id: u32,
         /// The construction.
         report: ConstructionReport,
+    },
+    /// A new input through the last construction.
+    Classified {
+        /// Request id.
+        id: u32,
+        /// The classification.
+        report: ClassifyReport,
     },
     /// The homotopy family's progress; bulk: see [`FamilyHeader`].
     Family {

@@ -113,7 +113,8 @@ pub fn cluster_geometry(data: &Dataset) -> Result<ClusterGeometry> {
     }
     let sv = means.singular_values();
     let condition = sv.max() / sv.min();
-    if !(condition <= MAX_MEANS_CONDITION) {
+    // NaN (a zero singular value) counts as singular too.
+    if condition.is_nan() || condition > MAX_MEANS_CONDITION {
         return Err(Error::invalid(
             "data",
             format!(
@@ -138,7 +139,7 @@ pub fn cluster_geometry(data: &Dataset) -> Result<ClusterGeometry> {
     let t = ((qf - 2.0) / (qf - 1.0)).sqrt();
     let lo = delta0 / h;
     let hi = 1.0f64.min(qf / (qf - 1.0) - delta0 / h);
-    if !(lo < hi) {
+    if lo >= hi || lo.is_nan() {
         return Err(Error::invalid(
             "data",
             format!(
@@ -316,13 +317,7 @@ pub fn clustered(model: &Model, mu: &[f64]) -> Result<Construction> {
         cuts,
         cones,
     };
-    let mut c = assemble(
-        model,
-        plan,
-        Theorem::Clustered,
-        Some((w_out, b_out)),
-        None,
-    )?;
+    let mut c = assemble(model, plan, Theorem::Clustered, Some((w_out, b_out)), None)?;
     let delta = c
         .stages
         .iter()

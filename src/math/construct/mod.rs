@@ -277,25 +277,21 @@ fn assemble(
     let mut remaining: Vec<usize> = (0..classes).collect();
     for (step, (cut, (w, b))) in plan.cuts.iter().zip(&plan.cones).enumerate() {
         let apex = DVector::from_column_slice(&cut.apex);
-        for j in 0..n {
-            let c = data.labels[j];
+        for (p, &c) in pts.iter_mut().zip(&data.labels) {
             if !remaining.contains(&c) {
                 continue;
             }
-            let z = w * &pts[j] + b;
+            let z = w * &*p + b;
             if c == cut.class {
                 if z.iter().any(|&v| v > 0.0) {
                     return Err(internal(step, "a point of the class is not truncated"));
                 }
-                pts[j] = apex.clone();
+                *p = apex.clone();
             } else if z.iter().any(|&v| v <= 0.0) {
                 return Err(internal(step, "a kept point left the positive orthant"));
             }
         }
-        if apexes
-            .iter()
-            .any(|p| (w * p + b).iter().any(|&v| v <= 0.0))
-        {
+        if apexes.iter().any(|p| (w * p + b).iter().any(|&v| v <= 0.0)) {
             return Err(internal(step, "an earlier collapse point is truncated"));
         }
         apexes.push(apex);
@@ -328,14 +324,19 @@ fn assemble(
         .collect();
     let mut active = d;
     let mut extra_layers = vec![];
-    for l in plan.cones.len() + 1..=big_l {
+    for (l, &width) in widths
+        .iter()
+        .enumerate()
+        .take(big_l + 1)
+        .skip(plan.cones.len() + 1)
+    {
         net.forward_into(&theta, &data.inputs, &mut fw);
         let h = &fw.h[l - 1];
         let pts: Vec<DVector<f64>> = reps
             .iter()
             .map(|&j| h.view((0, j), (active, 1)).column(0).into_owned())
             .collect();
-        let (w, b, now, what) = carry(&pts, widths[l]);
+        let (w, b, now, what) = carry(&pts, width);
         write_layer(net, &mut theta, l, &w, &b);
         extra_layers.push(format!("hidden layer {l}: {what}"));
         active = now;
@@ -369,9 +370,7 @@ fn assemble(
             let targets = DMatrix::from_fn(q, classes, |i, c| data.targets[c][i]);
             let svd = cols.svd(true, true);
             let eps = 1e-12 * svd.singular_values.max();
-            let pinv = svd
-                .pseudo_inverse(eps)
-                .map_err(|e| internal(classes, e))?;
+            let pinv = svd.pseudo_inverse(eps).map_err(|e| internal(classes, e))?;
             let out = &targets * pinv;
             (
                 out.columns(0, active).into_owned(),
@@ -414,10 +413,7 @@ fn carry(pts: &[DVector<f64>], width: usize) -> (DMatrix<f64>, DVector<f64>, usi
             "the identity (ReLU leaves non-negative values alone)".into(),
         );
     }
-    let centre = pts
-        .iter()
-        .fold(DVector::zeros(active), |acc, p| acc + p)
-        / pts.len() as f64;
+    let centre = pts.iter().fold(DVector::zeros(active), |acc, p| acc + p) / pts.len() as f64;
     let diffs = DMatrix::from_fn(active, pts.len(), |r, c| pts[c][r] - centre[r]);
     let svd = diffs.svd(true, false);
     let u = svd.u.expect("asked for u");
@@ -539,7 +535,7 @@ pub fn delta_p(points: &[Vec<f64>], labels: &[usize], classes: usize) -> Option<
     }
     let sv = means.singular_values();
     let (max, min) = (sv.max(), sv.min());
-    if !(min > 1e-12 * max) {
+    if min.is_nan() || min <= 1e-12 * max {
         return None;
     }
     let lu = means.clone().lu();

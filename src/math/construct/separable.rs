@@ -197,10 +197,8 @@ impl Search<'_> {
     ) -> Vec<DVector<f64>> {
         let d = normal.len();
         let inside = members(&st.pts, self.labels, |l| l == class);
-        let centroid = inside
-            .iter()
-            .fold(DVector::zeros(d), |acc, p| acc + *p)
-            / inside.len() as f64;
+        let centroid =
+            inside.iter().fold(DVector::zeros(d), |acc, p| acc + *p) / inside.len() as f64;
         let foot = &centroid - normal * (normal.dot(&centroid) - offset);
         let along = |k: usize| -> Option<DVector<f64>> {
             let mut e = DVector::zeros(d);

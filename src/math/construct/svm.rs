@@ -82,4 +82,3 @@ fn augment(x: &DVector<f64>, scale: f64) -> DVector<f64> {
     v[x.len()] = 1.0;
     v
 }
-
