@@ -461,7 +461,17 @@ pub fn construction_report_with(
             })
         }
     };
-    let needed = if misfit.is_none() {
+    // The loaded widths with ReLU when they are allowed (only the activation is wrong), else the
+    // suggested ones.
+    let relu_widths =
+        Mlp::new(model.net.widths(), Activation::Relu).is_ok_and(|net| match theorem {
+            Theorem::Separable => construct::check_architecture(&net, classes).is_ok(),
+            Theorem::Clustered => {
+                let w = net.widths();
+                w.len() >= q + 2 && w[1..w.len() - 1].iter().all(|&h| h == q)
+            }
+        });
+    let needed = if relu_widths {
         model.net.widths().to_vec()
     } else {
         match theorem {

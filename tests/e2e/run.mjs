@@ -541,14 +541,79 @@ await test('constructive minimizer: C = 0 to display precision, the flows stay a
   assert(await inkOf(page, 'figure[data-view=construct] canvas') > 0.02, 'the layer view is blank');
   await page.click('[data-testid=stage-prev]');
   await page.waitForFunction(() => Number(document.querySelector('[data-testid=stage-label]').dataset.position) === 3);
-  // Another network: the panel names the widths needed, and one click restores them.
+  // Other widths the 2024 theorem allows (L ≥ Q_c, each ≥ Q_c − 1): the construction lives on
+  // the loaded network.
   await page.fill('#layers input >> nth=0', '5');
+  await page.waitForFunction(() => document.querySelector('[data-testid=construct-arch]').textContent.includes('[2, 5, 2, 2, 3]'), null, { timeout: 30000 });
+  const fits = await page.textContent('[data-testid=construct-arch]');
+  assert(fits.startsWith('The construction lives on the loaded network'), fits);
+  assert((await readout(page, 'construct-cost')).text === '0.000000', 'C(θ_c) on widths 2,5,2,2,3');
+  // Another activation: the panel names the reason and the architecture, one click restores it.
+  await page.selectOption('#act', 'tanh');
   await page.waitForFunction(() => !document.querySelector('[data-testid=use-construct]').hidden, null, { timeout: 30000 });
   const arch = await page.textContent('[data-testid=construct-arch]');
-  assert(arch.includes('needs ReLU and widths [2, 2, 2, 2, 3]'), arch);
+  assert(arch.includes('built on ReLU widths [2, 5, 2, 2, 3]') && arch.includes('net.activation'), arch);
   await page.click('[data-testid=use-construct]');
   await page.waitForFunction(() => document.querySelector('[data-testid=use-construct]').hidden, null, { timeout: 30000 });
-  assert((await page.evaluate(() => location.hash)).includes('net=2,2,2'), 'the architecture was not restored');
+  assert((await page.evaluate(() => location.hash)).includes('act=relu'), 'the activation was not restored');
+  await context.close();
+});
+
+await test('the 2023 family: the μ slider keeps the displayed cost at 0.000000; a clicked input is classified', async () => {
+  const { page, context } = await open('#preset=clustered-family&flows=standard&view=cost,construct');
+  await waitState(page, ['ready']);
+  await page.waitForFunction(() => document.querySelector('[data-testid=readout-construct-cost]') && !document.getElementById('mu-row').hidden, null, { timeout: 30000 });
+  const hyp = await page.textContent('[data-testid=construct-hypotheses]');
+  assert(hyp.startsWith('Chen–Muñoz Ewald 2023'), hyp);
+  const range = await page.evaluate(() => { const m = document.getElementById('mu'); return [Number(m.min), Number(m.max)]; });
+  assert(range[0] > 0 && range[1] > range[0] && range[1] <= 1, `slider range ${range}`);
+  const mus = [0, 0.25, 0.5, 0.75, 1].map((f) => range[0] + f * (range[1] - range[0]));
+  const shown = [];
+  for (const mu of mus) {
+    const before = await page.textContent('[data-testid=mu-text]');
+    await page.evaluate((v) => {
+      const m = document.getElementById('mu');
+      m.value = String(v);
+      m.dispatchEvent(new Event('input', { bubbles: true }));
+    }, mu);
+    // The worker answers with θ(μ): the slider's text names the new μ̲.
+    await page.waitForFunction((b) => document.querySelector('[data-testid=mu-text]').textContent !== b, before, { timeout: 30000 }).catch(() => {});
+    const cc = await readout(page, 'construct-cost');
+    shown.push(cc.text);
+    assert(cc.text === '0.000000', `C(θ(μ)) at μ = ${mu}: ${cc.text}`);
+    assert(cc.value <= 1e-20, `C(θ(μ)) at μ = ${mu}: ${cc.value}`);
+  }
+  figures.muSliderCosts = shown;
+  assert(/mu=[\d.]+/.test(await page.evaluate(() => location.hash)), 'the hash keeps μ');
+  // A click on the input plane (stage 0) near class 2's mean (0.5, 2): matched to y2, with d.
+  await page.locator('[data-testid=construct-panel]').scrollIntoViewIfNeeded();
+  await page.waitForTimeout(300);
+  const canvas = page.locator('figure[data-view=construct] canvas');
+  const box = await canvas.boundingBox();
+  const px = await page.evaluate(() => window.pullback.pixelOf('construct', 0.5, 2.0));
+  assert(px, 'the layer view was not drawn');
+  await page.mouse.click(box.x + px[0], box.y + px[1]);
+  await page.waitForFunction(() => document.querySelector('[data-testid=construct-probe]').textContent.includes('matched to'), null, { timeout: 30000 });
+  const probe = await page.textContent('[data-testid=construct-probe]');
+  assert(probe.includes('matched to y2') && /d = [\d.e-]+/.test(probe), probe);
+  figures.classifiedProbe = probe.slice(0, 120);
+  await page.screenshot({ path: path.join(artifacts, 'clustered-family.png'), fullPage: true });
+  await context.close();
+});
+
+await test('the weighted cost: the cost key reloads, the split V + B sums to C under the collapse figure', async () => {
+  const { page, context } = await open('#preset=weighted-cost&flows=adapted,standard&view=cost,collapse&speed=20');
+  await waitState(page, ['ready']);
+  assert(await page.inputValue('[data-testid=cost-kind]') === 'weighted', 'the cost selector');
+  await page.click('[data-testid=play]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=split-table] tbody tr').length === 2, null, { timeout: 30000 });
+  await page.waitForTimeout(1000);
+  const checks = await page.$$eval('[data-testid=split-table] tbody tr .k', (tds) => tds.map((td) => Number(td.textContent)));
+  for (const c of checks) assert(c <= 1e-12, `|V + B − C|/C = ${c}`);
+  assert((await page.textContent('[data-testid=split-verdict]')).startsWith('Weighted cost'), 'split verdict');
+  await page.selectOption('[data-testid=cost-kind]', 'mean');
+  await page.waitForFunction(() => !location.hash.includes('cost=weighted'), null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid=split-verdict]').textContent.startsWith('Mean cost'), null, { timeout: 30000 });
   await context.close();
 });
 

@@ -24,6 +24,8 @@ export function installTestHooks(source) {
     lanes: () => source.state.lanes,
     info: () => source.state.info,
     drawCost: () => ({ ...source.metrics.drawCost }),
+    // The device pixel where data point (x, y) of a view was last drawn (to click on it).
+    pixelOf: (view, x, y) => source.state.figures && source.state.figures.pixel_of(view, x, y),
     slowest: () => ({ ...source.metrics.slowest }),
     // Makes the worker throw outside its guard: the page must restart it.
     crashWorker: () => source.client.send({ type: '__crash' }),

@@ -180,7 +180,8 @@ pub fn cluster_geometry(data: &Dataset) -> Result<ClusterGeometry> {
 /// The member `θ(μ̲)` of the 2023 family on `model`'s network.
 ///
 /// `mu` holds one `μ_j` per class, or one value for all; each must lie in the closed range
-/// [`ClusterGeometry::range`] (inside `I`) for which the opening was chosen.
+/// [`ClusterGeometry::range`] (inside `I`) for which the opening was chosen (values within
+/// `1e-9` of its width outside an end count as that end: decimal rounding).
 ///
 /// Errors: the data ([`cluster_geometry`]); a network that is not ReLU with `L ≥ Q` hidden layers
 /// of width `Q` (`net.activation`, `net.widths`); `mu` of the wrong length or outside the range
@@ -223,6 +224,21 @@ pub fn clustered(model: &Model, mu: &[f64]) -> Result<Construction> {
         }
     };
     let [lo, hi] = geo.range;
+    // A value written in decimal (a slider, a link) may miss an end of the range by rounding:
+    // within 1e-9 of its width it counts as that end.
+    let slack = 1e-9 * (hi - lo);
+    let mu: Vec<f64> = mu
+        .iter()
+        .map(|&v| {
+            if (lo - slack..lo).contains(&v) {
+                lo
+            } else if (hi..hi + slack).contains(&v) && v != hi {
+                hi
+            } else {
+                v
+            }
+        })
+        .collect();
     for (j, &v) in mu.iter().enumerate() {
         if !(lo..=hi).contains(&v) {
             return Err(Error::invalid(
