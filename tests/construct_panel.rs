@@ -255,3 +255,28 @@ fn the_split_is_shown_for_every_flow_and_sums_to_the_cost() {
         }
     }
 }
+
+#[test]
+fn s_max_zero_on_the_page_shows_the_initial_sample_and_ends() {
+    let (mut host, mut board) = (Host::new(), Board::new());
+    let mut sc = common::preset("constructive");
+    sc.stop.s_max = Some(0.0);
+    load(
+        &mut host,
+        &mut board,
+        &sc,
+        json!([{"kind": "adapted"}, {"kind": "standard"}]),
+    );
+    run_out(&mut host, &mut board);
+    for (i, lane) in host.comparison().unwrap().lanes().iter().enumerate() {
+        let ses = &lane.session;
+        assert!(ses.finished(), "lane {i}");
+        assert_eq!(ses.samples().len(), 1);
+        assert!(ses.samples()[0].cost <= 1e-20, "θ₀ is the construction");
+        assert_eq!(board.samples(i).len(), 1, "the page has the initial sample");
+    }
+    // Every figure draws with an interval of length 0.
+    for view in [View::Cost, View::Collapse, View::Spectrum, View::Singular] {
+        assert!(!svg(&mut board, view).is_empty());
+    }
+}
