@@ -134,7 +134,8 @@ fn the_cost_splits_into_within_class_variance_and_class_mean_mismatch() {
             // The sample carries both terms.
             let mut ws = Workspace::default();
             let smp =
-                diagnostics::sample(&m, &mut ws, &theta, 0.0, 1e-10, Default::default()).unwrap();
+                diagnostics::sample(&m, &mut ws, &theta, 0.0, 1e-10, None, Default::default())
+                    .unwrap();
             assert_eq!(smp.cost_variance, Some(v));
             assert_eq!(smp.cost_mismatch, Some(b));
             // Each class's share from the sample's statistics: spread² and dist² (docs).
