@@ -10,6 +10,7 @@ use pullback::app::board::Board;
 use pullback::app::protocol::{FromWorker, Host, Reply};
 use pullback::app::view::View;
 use pullback::math::critical::PointKind;
+use pullback::math::diagnostics::Rest;
 use pullback::plot::Look;
 use pullback::run::scenario::Scenario;
 use pullback::run::session::Status;
@@ -376,26 +377,42 @@ fn the_constructive_minimizer_beside_the_flows_that_stall_above_it() {
         assert_eq!(perp_rank + rank, 90, "rank 𝒫⊥ = QN − rank D");
         assert!(rank <= 27, "rank D ≤ K");
     }
-    // Each flow's sentence claims only what its end point shows: a rest point with the rank it
-    // was measured at, or "not at rest".
+    // Each flow's sentence names its end point's class (the session's `rest`, the trace's
+    // `final.rest`) and the hypothesis that holds or fails there.
     for (i, lane) in host.comparison().unwrap().lanes().iter().enumerate() {
         let ses = &lane.session;
         let label = board.info().unwrap().lanes[i].label.clone();
-        let rank = ses.samples().last().unwrap().rank;
-        let sentence = match ses.status() {
-            Status::Stationary if rank == 27 => format!("{label} came to rest"),
-            Status::Stationary => format!("{label} came to rest (status stationary) at rank D"),
-            other => format!("{label} is not at rest ({}", other.name()),
+        let rest = ses.rest().expect("every lane ended");
+        let used = ses.end_check().unwrap().rank_used;
+        let sentence = match rest {
+            Rest::RegularRest => format!("{label} is at rest (regular_rest"),
+            Rest::RankLossRest => format!("{label} is at rest (rank_loss_rest"),
+            Rest::Moving => format!(
+                "{label} is not at rest (moving: ended by {}",
+                ses.status().name()
+            ),
+            Rest::BlowUp => format!("{label} ended at a singularity of the field (blow_up"),
+            Rest::GlobalMinimum => format!("{label} reached a global minimum"),
         };
         assert!(
             panel.verdict.contains(&sentence),
             "{sentence}: {}",
             panel.verdict
         );
-        if ses.status() != Status::Stationary {
-            assert!(!panel.verdict.contains(&format!("{label} came to rest")));
+        if !rest.at_rest() {
+            assert!(!panel.verdict.contains(&format!("{label} is at rest")));
         }
+        // ReLU: rank D < K at every point, so Thm 5.1's hypothesis never holds here.
+        assert!(used < 27, "{label}: rank_used {used}");
     }
+    assert!(
+        panel.verdict.contains("rank D[θ_c] = ")
+            && panel
+                .verdict
+                .contains("Thm 5.1's hypothesis rank D = K fails there"),
+        "{}",
+        panel.verdict
+    );
     assert!(panel.verdict.contains("generically"), "{}", panel.verdict);
     assert_eq!(panel.hidden, "2,2,2");
     // The adapted (Gauss–Newton) lane at rest: C = (N/2)|𝒫⊥∇ₓC|² (Thm 5.1).

@@ -109,7 +109,10 @@ pub fn preset_views(name: &str) -> &'static [View] {
         "softplus-trapped" => &[View::Critical, View::Singular],
         "shallow-relu-inactive" => &[View::Critical, View::Singular],
         "two-layer-linear" | "linear-rank" => &[View::Singular],
-        "constructive" | "non-approximability" | "clustered-family" => &[View::Construct],
+        "constructive"
+        | "non-approximability"
+        | "non-approximability-rest"
+        | "clustered-family" => &[View::Construct],
         "weighted-cost" => &[View::Collapse],
         "under-stationary" => &[View::Homotopy],
         _ => &[],

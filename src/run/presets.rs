@@ -394,6 +394,25 @@ fn non_approximability() -> Scenario {
     sc
 }
 
+/// Three clusters and the constructive preset's network from a start where gradient descent comes
+/// to rest: 2311.07065 Thm 1.5's hypotheses hold at its end point (a rest point of gradient
+/// descent with `K < QN`; `rank 𝒫^⊥ = QN − rank D ≥ QN − K`), so `C = (N/2)|𝒫^⊥∇ₓC|²` there,
+/// measured; Thm 5.1's `rank D = K` fails, as on every ReLU network (each hidden unit's rescaling
+/// symmetry: `rank D ≤ K − 6`). Seeded so that every hidden unit dies: the rest point has
+/// `rank D = Q` (the output bias) and `C = (1/2N)Σ|y_ω(i) − ȳ|² = 1/3` exactly (docs:
+/// non-approximability.md). The adapted flow from the same `θ₀` keeps moving.
+fn non_approximability_rest() -> Scenario {
+    let mut sc = clusters_relu("non-approximability-rest");
+    sc.seed = 3;
+    sc.flow = FlowSpec::Standard;
+    sc.integrator = rk45(1e-10, 1e-12);
+    sc.stop = StopSpec {
+        s_max: Some(200.0),
+        ..StopSpec::default()
+    };
+    sc
+}
+
 /// Two tight clusters in the plane around linearly independent means: the setting of the 2023
 /// theorem (`M = M_ℓ = Q = 2`), whose zero-cost minimizers form a family `θ(μ)`; the flows start
 /// at random on the same network.
@@ -525,8 +544,13 @@ pub fn all() -> Vec<Preset> {
         },
         Preset {
             name: "non-approximability",
-            summary: "same data and network from a random start: gradient descent stalls at C > 0, far from the zero-cost minimizer",
+            summary: "same data and network from a random start beside the zero-cost minimizer θ_c: gradient descent (h = 0.5) ends at s_max still moving, so no rest-point theorem applies to it; the panel says which hypothesis fails",
             scenario: non_approximability(),
+        },
+        Preset {
+            name: "non-approximability-rest",
+            summary: "a start where gradient descent comes to rest (rank_loss_rest, every hidden unit dead): 2311.07065's hypotheses hold there and C = (N/2)|P⊥∇C|² = 1/3 > 0; Thm 5.1's rank D = K fails (ReLU); the adapted flow keeps moving",
+            scenario: non_approximability_rest(),
         },
     ]
 }

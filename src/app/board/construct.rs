@@ -8,7 +8,6 @@ use crate::app::inspect::{ClassifyReport, ConstructionReport};
 use crate::error::Result;
 use crate::math::construct::{Coordinates, Theorem};
 use crate::math::model::CostSpec;
-use crate::run::session::Status;
 use serde::{Deserialize, Serialize};
 
 /// One row of the constructive panel's comparison.
@@ -259,44 +258,6 @@ impl Board {
         }
     }
 
-    /// Per flow: whether it is at rest there and what the papers then say, with the hypotheses
-    /// checked at that point.
-    fn rest_sentence(&self, i: usize, k: usize) -> Option<String> {
-        let info = self.info.as_ref()?;
-        let f = self.lanes[i].frame.as_ref()?;
-        let p = self.lanes[i].samples.last()?;
-        let label = self.lane_label(i);
-        let perp = if info.cost == CostSpec::Weighted {
-            "½(𝒫⊥∇ₓC)ᵀΩ⁻¹(𝒫⊥∇ₓC)"
-        } else {
-            "(N/2)|𝒫⊥∇ₓC|²"
-        };
-        Some(match f.status {
-            Status::Stationary if p.rank == k => format!(
-                "{label} came to rest (status stationary) with rank D = K = {k}: there 𝒫∇ₓC = 0 and \
-                 C = {perp} = {} with rank 𝒫⊥ = QN − K = {} (Thm 5.1 (5.7); 2311.07065 Thm 1.5); \
-                 C > 0 here, the generic case (Remark 5.2).",
-                fmt_s(p.perp_cost),
-                info.qn.saturating_sub(k)
-            ),
-            Status::Stationary => format!(
-                "{label} came to rest (status stationary) at rank D = {} < K = {k}: the identity \
-                 C = {perp} still holds (with rank 𝒫⊥ = {}), but Thm 5.1's hypothesis rank D = K \
-                 fails here.",
-                p.rank,
-                info.qn.saturating_sub(p.rank)
-            ),
-            other => format!(
-                "{label} is not at rest ({}, s = {}, rank D = {} of K = {k}): no rest-point \
-                 identity applies; C − {perp} = {} is the part of the cost it still moves along.",
-                other.name(),
-                fmt_g(f.s),
-                p.rank,
-                fmt_s(p.cost - p.perp_cost)
-            ),
-        })
-    }
-
     /// The constructive panel's text, once a construction has arrived.
     pub fn construct_panel(&self) -> Option<ConstructPanel> {
         let (r, _) = self.construction.as_ref()?;
@@ -413,9 +374,12 @@ impl Board {
                     cost: format!("{:.6}", f.cost),
                     cost_value: f.cost,
                     perp: format!("{:.6}", p.perp_cost),
-                    rank: p.rank.to_string(),
-                    perp_rank: (info.qn - p.rank.min(info.qn)).to_string(),
-                    status: f.status.name().into(),
+                    rank: p.rank_used.unwrap_or(p.rank).to_string(),
+                    perp_rank: (info.qn - p.rank_used.unwrap_or(p.rank).min(info.qn)).to_string(),
+                    status: match f.rest {
+                        Some(rest) => format!("{} ({})", f.status.name(), rest.name()),
+                        None => f.status.name().into(),
+                    },
                 });
             }
         }
@@ -433,6 +397,7 @@ impl Board {
                     rel(r.k, r.qn),
                     r.qn
                 );
+                v.push_str(&Board::theta_c_rank_sentence(r));
                 if r.fits && info.c0 <= 1e-12 {
                     v.push_str(&format!(
                         " The flows start at θ_c itself (this scenario's init is the \
@@ -442,7 +407,7 @@ impl Board {
                     ));
                 } else if r.fits {
                     let sentences: Vec<String> = (0..self.lanes.len())
-                        .filter_map(|i| self.rest_sentence(i, info.k))
+                        .filter_map(|i| self.rest_sentence(i, r))
                         .collect();
                     if !sentences.is_empty() {
                         v.push(' ');

@@ -23,6 +23,7 @@ use crate::run::event::Event;
 use plotters::coord::Shift;
 use plotters::prelude::{DrawingArea, DrawingBackend, RGBColor};
 
+mod claims;
 mod construct;
 mod figures;
 mod hover;
