@@ -5,7 +5,7 @@
 
 mod common;
 use pullback::math::data::{DataSpec, Dataset};
-use pullback::math::diagnostics;
+use pullback::math::diagnostics::{self, Rest};
 use pullback::math::flow::Workspace;
 use pullback::math::hessian;
 use pullback::math::integrate::IntegratorSpec;
@@ -303,6 +303,10 @@ fn s_max_zero_evaluates_theta0_only() {
     let (v, b) = (smp.cost_variance.unwrap(), smp.cost_mismatch.unwrap());
     assert!((v + b - smp.cost).abs() <= 1e-12 * smp.cost);
     assert_eq!(t.stats.steps, 0);
+    // The end-point test ran at θ₀: rank D = QN makes 𝒫 the identity, so |𝒫∇ₓC|/|∇ₓC| = 1 and
+    // the class is `moving`.
+    assert_eq!(t.final_state.rest, Some(Rest::Moving));
+    assert!((t.final_state.proj_ratio.unwrap() - 1.0).abs() <= 1e-12);
     // record.every_s defaulted to something finite and positive.
     let every = t.scenario.record.every_s.unwrap();
     assert!(every.is_finite() && every > 0.0);
@@ -325,6 +329,13 @@ fn s_max_zero_evaluates_theta0_only() {
     let t = s.trace();
     assert_eq!(t.samples.len(), 1);
     assert!(t.samples[0].cost <= 1e-20);
+    // θ_c: the outputs are at their targets to rounding, a global minimum.
+    assert_eq!(
+        t.final_state.rest,
+        Some(Rest::GlobalMinimum),
+        "{:?}",
+        t.final_state.note
+    );
 }
 
 #[test]

@@ -559,6 +559,32 @@ await test('constructive minimizer: C = 0 to display precision, the flows stay a
   await context.close();
 });
 
+await test('claims with their hypotheses: a flow at rest is named by its class, with the hypothesis that holds and the one that fails', async () => {
+  // Gradient descent from this seed comes to rest (every hidden unit dies), the adapted flow does not.
+  const { page, context } = await open('#preset=non-approximability-rest&flows=standard,adapted&view=cost,construct&speed=max');
+  await waitState(page, ['ready']);
+  await page.waitForFunction(() => document.querySelector('[data-testid=readout-construct-cost]'), null, { timeout: 30000 });
+  await page.click('[data-testid=play]');
+  await waitState(page, ['paused'], 120000);
+  const lanes = await page.$$eval('#lanes tbody tr', (trs) => trs.map((tr) => ({
+    name: tr.querySelector('.name').textContent, rest: tr.querySelector('.rest').dataset.rest,
+  })));
+  // The verdict is rebuilt with every frame; wait for the one that knows both end points.
+  await page.waitForFunction((n) => (document.querySelector('[data-testid=construct-verdict]').textContent.match(/ is (at rest|not at rest|still running)/g) || []).length >= n && !document.querySelector('[data-testid=construct-verdict]').textContent.includes('still running'), lanes.length, { timeout: 30000 });
+  const verdict = await page.textContent('[data-testid=construct-verdict]');
+  const gd = lanes.find((l) => l.name.startsWith('standard'));
+  assert(gd && gd.rest === 'rank_loss_rest', `the standard lane: ${JSON.stringify(lanes)}`);
+  assert(verdict.includes(`${gd.name} is at rest (rank_loss_rest`), verdict);
+  assert(verdict.includes("2311.07065 Thm 1.5's hypotheses hold here") && /rank 𝒫⊥ = QN − 3 = 87 ≥ QN − K = 63/.test(verdict), verdict);
+  assert(verdict.includes("Thm 5.1's hypothesis rank D = K fails here, as everywhere on a relu network"), verdict);
+  for (const l of lanes.filter((x) => x.rest === 'moving')) {
+    assert(verdict.includes(`${l.name} is not at rest (moving`) && verdict.includes('the hypothesis of 2311.07065 Thm 1.5 (a rest point) fails'), verdict);
+  }
+  assert(verdict.includes("rank D[θ_c] = ") && verdict.includes("Thm 5.1's hypothesis rank D = K fails there"), verdict);
+  figures.claims = { lanes, sentence: verdict.slice(verdict.indexOf(gd.name), verdict.indexOf(gd.name) + 360) };
+  await context.close();
+});
+
 await test('the 2023 family: the μ slider keeps the displayed cost at 0.000000; a clicked input is classified', async () => {
   const { page, context } = await open('#preset=clustered-family&flows=standard&view=cost,construct');
   await waitState(page, ['ready']);

@@ -78,9 +78,9 @@ impl Board {
         };
         let test = format!("|𝒫∇ₓC|/|∇ₓC| = {ratio:.1e} at rank_used = {used}");
         let thm15 = format!(
-            "2311.07065 Thm 1.5's hypotheses hold here (a rest point, 𝒫∇ₓC = 0 — the same for every \
-             flow —, with K = {k} < QN = {qn} and rank 𝒫⊥ = QN − {used} = {} ≥ QN − K = {}), and \
-             C = {perp} = {} to {:.0e}",
+            "2311.07065 Thm 1.5's hypotheses hold here (a rest point — 𝒫∇ₓC = 0, the same for \
+             every flow — with K = {k} < QN = {qn}; rank 𝒫⊥ = QN − {used} = {} ≥ QN − K = {}), \
+             and C = {perp} = {} to {:.0e}",
             qn.saturating_sub(used),
             qn.saturating_sub(k),
             fmt_s(p.perp_cost),
