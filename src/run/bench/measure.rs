@@ -364,7 +364,11 @@ pub(super) fn bench_cg(probe: &mut dyn Probe, p: &Prepared, quick: bool) -> Resu
     })
 }
 
-pub(super) fn bench_memory(probe: &mut dyn Probe, p: &Prepared, steps: u64) -> Result<Option<MemoryRow>> {
+pub(super) fn bench_memory(
+    probe: &mut dyn Probe,
+    p: &Prepared,
+    steps: u64,
+) -> Result<Option<MemoryRow>> {
     let mut field = FlowField::with_solver(
         p.model.clone(),
         FlowSpec::Adapted,

@@ -32,8 +32,8 @@ use serde::{Deserialize, Serialize};
 
 mod measure;
 
-pub use measure::{flops_per_eval, SEGMENT};
 use measure::{bench_cg, bench_flow, bench_kernels, bench_memory, gemm_calibration, prepare};
+pub use measure::{flops_per_eval, SEGMENT};
 
 /// Time and memory as the host sees them.
 pub trait Probe {
@@ -286,7 +286,6 @@ pub struct BenchReport {
     /// Memory check.
     pub memory: Vec<MemoryRow>,
 }
-
 
 /// Runs the benchmark.
 ///
