@@ -261,3 +261,77 @@ pub fn encode_png(rgb: &[u8], (w, h): (u32, u32), dpi: f64) -> crate::Result<Vec
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plotters::prelude::*;
+    use plotters::style::FontTransform;
+
+    fn ink_box(rgb: &[u8], w: usize) -> (usize, (usize, usize, usize, usize)) {
+        let (mut n, mut b) = (0, (usize::MAX, usize::MAX, 0, 0));
+        for (i, p) in rgb.chunks(3).enumerate() {
+            if p.iter().any(|&c| c < 128) {
+                let (x, y) = (i % w, i / w);
+                n += 1;
+                b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
+            }
+        }
+        (n, b)
+    }
+
+    #[test]
+    fn text_is_drawn_where_and_as_large_as_asked() {
+        let (w, h) = (1000u32, 300u32);
+        let text = "σ_min(DDᵀ) ≤ C·e^(−2s/N)";
+        let draw = |size: f64, rotate: bool| {
+            render((w, h), |area| {
+                let font = ("sans-serif", size).into_font().color(&BLACK);
+                let font = if rotate {
+                    font.transform(FontTransform::Rotate270)
+                } else {
+                    font
+                };
+                area.draw(&Text::new(text, (20, if rotate { 280 } else { 150 }), font))
+            })
+            .unwrap()
+        };
+        let (n, (x0, y0, x1, y1)) = ink_box(&draw(20.0, false), w as usize);
+        assert!(n > 300, "{n} dark pixels");
+        // Starts at the anchor, one line of 20-pixel text: the em box below the top.
+        assert!((20..=23).contains(&x0), "{x0}");
+        assert!(y0 >= 150 && y1 <= 150 + 28, "{y0}..{y1}");
+        // 24 characters of about half an em each.
+        assert!((160..=330).contains(&(x1 - x0)), "width {}", x1 - x0);
+        // Twice the size, about twice the width.
+        let (_, (a0, _, a1, _)) = ink_box(&draw(40.0, false), w as usize);
+        let ratio = (a1 - a0) as f64 / (x1 - x0) as f64;
+        assert!((1.8..=2.2).contains(&ratio), "{ratio}");
+        // Rotated by 270°: the text runs upwards from the anchor, as on a y axis.
+        let (_, (r0, s0, r1, s1)) = ink_box(&draw(20.0, true), w as usize);
+        assert!(
+            r1 - r0 < 30 && s1 <= 280 && s1 - s0 > 150,
+            "{r0},{s0}..{r1},{s1}"
+        );
+        // Every character has a glyph: none falls back to `?`.
+        let (glyphs, _, _, _) = layout(text, 20.0);
+        let q = fonts().sans.glyph_id('?');
+        assert!(
+            glyphs.iter().all(|g| g.id != q),
+            "a character without a glyph"
+        );
+    }
+
+    #[test]
+    fn png_carries_its_resolution() {
+        let rgb = vec![255u8; 3 * 8 * 4];
+        let bytes = encode_png(&rgb, (8, 4), 300.0).unwrap();
+        let mut r = png::Decoder::new(&bytes[..]).read_info().unwrap();
+        let dims = r.info().pixel_dims.unwrap();
+        assert_eq!(dims.xppu, 11811); // 300 / 0.0254
+        let mut buf = vec![0; r.output_buffer_size()];
+        r.next_frame(&mut buf).unwrap();
+        assert_eq!(buf, rgb);
+        assert!(encode_png(&rgb, (9, 4), 300.0).is_err());
+    }
+}

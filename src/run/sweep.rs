@@ -357,13 +357,16 @@ pub struct Row {
     /// Why the run ended (the trace's `final.reason`).
     pub reason: String,
     /// Where it ended (the trace's `final.rest`: `global_minimum`, `regular_rest`,
-    /// `rank_loss_rest`, `blow_up`, `moving`), when the trace classifies its end point.
+    /// `rank_loss_rest`, `blow_up`, `moving`); absent when the end-point test could not run.
     pub rest: Option<String>,
-    /// Numerical rank of `D` at the end (the trace's `final.rank`, else the last sample's).
+    /// Numerical rank of `D` at the end point (`σ_i > rank_rtol·σ_max`, the trace's
+    /// `final.rank`).
     pub rank: Option<usize>,
-    /// The rank the field used at the end (the trace's `final.rank_used`), when recorded.
+    /// The rank the field used at the end point (the trace's `final.rank_used`; the numerical
+    /// rank for flows without rank decisions); the rest test is taken at this rank.
     pub rank_used: Option<usize>,
-    /// `(N/2) log(C(0)/ε)` when the trace predicts one.
+    /// `(N/2) log(C(0)/ε)` (2.41), only where Thm 2.2 applies: the adapted flow with
+    /// `rank_used = QN` at every accepted point (the trace's `predicted_stopping_time`).
     pub predicted_stopping_time: Option<f64>,
     /// The measured `s` of `C = ε`, when reached.
     pub measured_stopping_time: Option<f64>,
@@ -409,10 +412,7 @@ pub const COLUMNS: [&str; 25] = [
 impl Row {
     /// The row of `cell` from its run's trace, `seconds` of wall time.
     pub fn new(cell: &Cell, trace: &Trace, seconds: f64) -> Row {
-        // Read by name from the trace's JSON form, so that the rest classification and the
-        // ranks appear whenever the trace carries them.
-        let fin = serde_json::to_value(&trace.final_state).unwrap_or_default();
-        let get_usize = |k: &str| fin.get(k).and_then(Value::as_u64).map(|v| v as usize);
+        let fin = &trace.final_state;
         let data_kind = serde_json::to_value(&cell.scenario.data)
             .ok()
             .and_then(|v| v.get("kind").and_then(Value::as_str).map(str::to_string))
@@ -434,9 +434,9 @@ impl Row {
             final_cost: trace.final_state.cost,
             s_end: trace.final_state.s,
             reason: trace.final_state.reason.clone(),
-            rest: fin.get("rest").and_then(Value::as_str).map(str::to_string),
-            rank: get_usize("rank").or_else(|| trace.samples.last().map(|s| s.rank)),
-            rank_used: get_usize("rank_used"),
+            rest: fin.rest.map(|r| r.name().to_string()),
+            rank: fin.rank,
+            rank_used: fin.rank_used,
             predicted_stopping_time: trace.predicted_stopping_time,
             measured_stopping_time: trace.measured_stopping_time,
             steps: trace.stats.steps,

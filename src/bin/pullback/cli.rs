@@ -25,7 +25,8 @@ USAGE:
       --jsonl      JSON Lines on stdout: progress once a second, then the end of the run
   pullback compare SCENARIO.json|PRESET [--flows LIST] [--out DIR] [--quiet] [--jsonl]
       Run several flows from the same θ₀ on one time axis, as the page does, and print the
-      page's table (s, C, rank D, status, steps/s per flow).
+      page's table (s, C, rank D, status, rest, steps/s and the stopping times per flow) and
+      each flow's end-point line.
       --flows LIST  comma-separated: adapted, standard, gd:H, homotopy:ALPHA
                     (default adapted,standard)
       --out DIR     write DIR/FLOW.json (one trace per flow) and DIR/compare.json (the table

@@ -26,9 +26,16 @@ pub struct Row {
     pub trace: Option<String>,
     pub s: f64,
     pub cost: f64,
-    /// Rank of `D` at the last field evaluation (flows that compute it).
+    /// Numerical rank of `D` at the latest sample (`σ_i > rank_rtol·σ_max`), as the page's table.
     pub rank: Option<usize>,
+    /// The rank the field uses (flows that decide one), as the page's table.
+    pub rank_used: Option<usize>,
     pub status: String,
+    /// Where the flow ended: `global_minimum`, `regular_rest`, `rank_loss_rest`, `blow_up` or
+    /// `moving` (the trace's `final.rest`).
+    pub rest: Option<String>,
+    /// The end-point sentence with its measurements (the page's end-point line).
+    pub end: Option<String>,
     pub steps: u64,
     pub evals: u64,
     /// Accepted steps per second of this flow's own compute time.
@@ -60,24 +67,41 @@ fn fmt_opt(v: Option<f64>) -> String {
     v.map_or_else(|| "–".into(), |x| format!("{x:.4}"))
 }
 
-/// The table as text: one row per flow.
+/// The rank cell of the page's table: the rank the field uses beside the numerical one when
+/// they differ.
+fn rank_cell(r: &Row) -> String {
+    let rank = r.rank.map_or_else(|| "–".into(), |k| k.to_string());
+    match r.rank_used {
+        Some(u) if Some(u) != r.rank => format!("{u} used (numerical {rank})"),
+        _ => rank,
+    }
+}
+
+/// The table as text: one row per flow, the page's columns and the stopping times, then the
+/// page's end-point line of every flow that ended.
 fn table(rows: &[Row]) -> String {
     let mut out = format!(
-        "{:<24} {:>10} {:>12} {:>6} {:<11} {:>9} {:>10} {:>10}\n",
-        "flow", "s", "C", "rank D", "status", "steps/s", "s_ε meas.", "s_ε pred."
+        "{:<24} {:>10} {:>12} {:>6} {:<11} {:<14} {:>9} {:>10} {:>10}\n",
+        "flow", "s", "C", "rank D", "status", "rest", "steps/s", "s_ε meas.", "s_ε pred."
     );
     for r in rows {
         out.push_str(&format!(
-            "{:<24} {:>10.4} {:>12.4e} {:>6} {:<11} {:>9.0} {:>10} {:>10}\n",
+            "{:<24} {:>10.4} {:>12.4e} {:>6} {:<11} {:<14} {:>9.0} {:>10} {:>10}\n",
             r.label,
             r.s,
             r.cost,
-            r.rank.map_or_else(|| "–".into(), |k| k.to_string()),
+            rank_cell(r),
             r.status,
+            r.rest.as_deref().unwrap_or("–"),
             r.steps_per_s,
             fmt_opt(r.measured_stopping_time),
             fmt_opt(r.predicted_stopping_time),
         ));
+    }
+    for r in rows {
+        if let Some(end) = &r.end {
+            out.push_str(&format!("{}: {end}\n", r.label));
+        }
     }
     out
 }
@@ -123,8 +147,11 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
             trace: args.out.as_ref().map(|_| trace_name(&lane.choice)),
             s: frame.s,
             cost: frame.cost,
-            rank: frame.rank,
+            rank: lane.session.samples().last().map(|p| p.rank),
+            rank_used: lane.session.rank_used(),
             status: frame.status.name().into(),
+            rest: lane.session.rest().map(|r| r.name().into()),
+            end: lane.session.end_sentence(),
             steps: trace.stats.steps,
             evals: trace.stats.evals,
             steps_per_s: if ms[i] > 0.0 {
