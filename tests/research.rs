@@ -28,6 +28,25 @@ fn ok(args: &[&str]) -> Output {
     out
 }
 
+/// Runs the binary on a pseudo-terminal (util-linux `script`), returning its exit status and
+/// what the terminal showed (stdout and stderr).
+fn in_terminal(args: &[&str]) -> (Option<i32>, String) {
+    let quote = |a: &str| format!("'{}'", a.replace('\'', "'\\''"));
+    let cmd: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_pullback"))
+        .chain(args.iter().copied())
+        .map(quote)
+        .collect();
+    let out = Command::new("script")
+        .args(["-qec", &cmd.join(" "), "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("util-linux `script` runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pullback-research-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -370,7 +389,7 @@ fn sweep_on_two_jobs_is_twelve_single_runs_and_shards_merge() {
     let spec = tmp("spec.json");
     std::fs::write(&spec, SPEC).unwrap();
     let full = tmp("sweep-full");
-    ok(&[
+    let out = ok(&[
         "sweep",
         s(&spec),
         "--jobs",
@@ -378,9 +397,46 @@ fn sweep_on_two_jobs_is_twelve_single_runs_and_shards_merge() {
         "--out",
         s(&full),
         "--quiet",
+        "--jsonl",
     ]);
     let rows = table(&full);
     assert_eq!(rows.len(), 12);
+    // JSON Lines: a `run` record per finished run (its row), progress records once a second
+    // after the first second, the end; --quiet leaves stderr empty.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |t: &'static str| recs.iter().filter(move |r| r["type"] == t);
+    let mut indices: Vec<u64> = of("run").map(|r| r["index"].as_u64().unwrap()).collect();
+    indices.sort();
+    assert_eq!(indices, (0..12).collect::<Vec<u64>>());
+    let end = recs.last().unwrap();
+    assert_eq!(
+        (end["type"].as_str(), end["rows"].as_u64()),
+        (Some("end"), Some(12))
+    );
+    let progress: Vec<&Value> = of("progress").collect();
+    assert!(progress
+        .iter()
+        .all(|p| p["elapsed"].as_f64().unwrap() >= 1.0));
+    assert!(progress.windows(2).all(|w| {
+        let (a, b) = (&w[0]["elapsed"], &w[1]["elapsed"]);
+        b.as_f64().unwrap() - a.as_f64().unwrap() >= 1.0
+    }));
+    if end["seconds"].as_f64().unwrap() >= 2.5 {
+        assert!(
+            !progress.is_empty(),
+            "a sweep of {} s without progress",
+            end["seconds"]
+        );
+    }
     // The same twelve scenarios built by hand and run one by one.
     let base = preset("over-smooth");
     let (finals, steps, evals, reasons) = (
@@ -480,15 +536,20 @@ fn an_interrupted_sweep_resumes_where_it_stopped() {
     let spec = tmp("spec-resume.json");
     std::fs::write(&spec, SPEC).unwrap();
     let full = tmp("resume-full");
-    ok(&[
-        "sweep",
-        s(&spec),
-        "--jobs",
-        "1",
-        "--out",
-        s(&full),
-        "--quiet",
-    ]);
+    // On a terminal: the progress bar once the sweep has taken a second.
+    let (code, screen) = in_terminal(&["sweep", s(&spec), "--jobs", "1", "--out", s(&full)]);
+    assert_eq!(code, Some(0), "{screen}");
+    let seconds: f64 = screen
+        .rsplit_once(" in ")
+        .and_then(|(_, t)| t.trim().strip_suffix(" s"))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no wall time: {screen}"));
+    if seconds >= 2.5 {
+        assert!(
+            screen.contains("/12 runs") && screen.contains('%'),
+            "{screen}"
+        );
+    }
     let want = table(&full);
     // As a kill leaves it: some rows missing, a temporary file half written.
     let dir = tmp("resume");
@@ -545,7 +606,19 @@ fn an_interrupted_sweep_resumes_where_it_stopped() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    ok(&[
+    let before = std::fs::read_dir(killed.join("runs"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "json")
+        })
+        .count();
+    assert!((1..12).contains(&before), "{before} rows before the resume");
+    // --quiet on a terminal: no bar, no summary.
+    let (code, screen) = in_terminal(&[
         "sweep",
         s(&spec),
         "--jobs",
@@ -554,6 +627,8 @@ fn an_interrupted_sweep_resumes_where_it_stopped() {
         s(&killed),
         "--quiet",
     ]);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.trim().is_empty(), "{screen}");
     assert_eq!(table(&killed), want);
     // Another spec in the same directory is refused.
     let other = tmp("spec-other.json");

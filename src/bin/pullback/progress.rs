@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 const SHOW_AFTER: Duration = Duration::from_secs(1);
 /// Least time between two JSON Lines progress records.
 const JSON_EVERY: Duration = Duration::from_secs(1);
+/// Redraw interval of a shown bar.
+const TICK: Duration = Duration::from_millis(250);
 /// Positions of the bar.
 const TICKS: u64 = 1000;
 
@@ -64,6 +66,8 @@ impl Progress {
         }
         if !self.out.quiet && !self.shown {
             self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            // The elapsed time moves even while one long step or run holds the next update.
+            self.bar.enable_steady_tick(TICK);
             self.shown = true;
         }
         if self.shown {

@@ -19,7 +19,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How often the progress is updated while no run finishes.
+const TICK: Duration = Duration::from_millis(250);
 
 fn run_file(dir: &Path, index: usize) -> PathBuf {
     dir.join("runs").join(format!("{index:05}.json"))
@@ -191,7 +194,20 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
             });
         }
         drop(tx);
-        for (index, result) in rx {
+        loop {
+            // A long run holds the next row: the progress (and its JSON Lines) ticks meanwhile.
+            let (index, result) = match rx.recv_timeout(TICK) {
+                Ok(m) => m,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    progress.update(
+                        finished as f64 / total as f64,
+                        || format!("{finished}/{total} runs"),
+                        || json!({ "finished": finished, "runs": total }),
+                    )?;
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
             match result {
                 Ok((row, trace)) => {
                     if let Some(t) = trace {
