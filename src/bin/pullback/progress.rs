@@ -1,6 +1,7 @@
 //! Progress of long work: a bar on stderr once the work has taken a second (never with
 //! `--quiet`, never when stderr is not a terminal), and with `--jsonl` a `progress` record on
-//! stdout once a second.
+//! stdout from then on, once a second. `PULLBACK_PROGRESS_AFTER=SECONDS` moves the second (the
+//! tests set 0, so that the bar does not depend on how fast the machine is).
 
 use super::cli::Output;
 use super::common::{json_line, Failure};
@@ -8,8 +9,17 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-/// Work shorter than this shows no bar.
+/// Work shorter than this shows no bar (unless `PULLBACK_PROGRESS_AFTER` says otherwise).
 const SHOW_AFTER: Duration = Duration::from_secs(1);
+
+/// [`SHOW_AFTER`], or the seconds in `PULLBACK_PROGRESS_AFTER` when they are a number ≥ 0.
+fn show_after() -> Duration {
+    std::env::var("PULLBACK_PROGRESS_AFTER")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(SHOW_AFTER)
+}
 /// Least time between two JSON Lines progress records.
 const JSON_EVERY: Duration = Duration::from_secs(1);
 /// Redraw interval of a shown bar.
@@ -21,7 +31,8 @@ pub struct Progress {
     bar: ProgressBar,
     start: Instant,
     shown: bool,
-    last_json: Instant,
+    after: Duration,
+    last_json: Option<Instant>,
     out: Output,
     what: String,
 }
@@ -40,7 +51,8 @@ impl Progress {
             bar,
             start: now,
             shown: false,
-            last_json: now,
+            after: show_after(),
+            last_json: None,
             out,
             what: what.into(),
         }
@@ -61,7 +73,7 @@ impl Progress {
     ) -> Result<(), Failure> {
         let now = Instant::now();
         let since = now - self.start;
-        if since < SHOW_AFTER {
+        if since < self.after {
             return Ok(());
         }
         if !self.out.quiet && !self.shown {
@@ -75,8 +87,8 @@ impl Progress {
                 .set_position((fraction.clamp(0.0, 1.0) * TICKS as f64) as u64);
             self.bar.set_message(message());
         }
-        if self.out.jsonl && now - self.last_json >= JSON_EVERY {
-            self.last_json = now;
+        if self.out.jsonl && self.last_json.is_none_or(|t| now - t >= JSON_EVERY) {
+            self.last_json = Some(now);
             let mut rec = json!({
                 "type": "progress",
                 "what": self.what,
