@@ -22,7 +22,8 @@ use crate::math::diagnostics::RestCheck;
 use crate::math::flow::{eval_field, FlowSpec, Workspace};
 use crate::math::model::Model;
 use crate::math::net::{Activation, Mlp};
-use crate::run::event::EventKind;
+use crate::run::event::{Event, EventKind};
+use crate::run::scenario::Scenario;
 use crate::run::session::{Session, Status};
 use serde::{Deserialize, Serialize};
 
@@ -159,13 +160,54 @@ pub fn critical_report(
     ses: &Session,
     size: usize,
 ) -> Result<(CriticalReport, Vec<f64>)> {
+    let at = LaneState {
+        model: ses.model(),
+        scenario: ses.scenario(),
+        theta: ses.theta(),
+        s: ses.s(),
+        status: ses.status(),
+        events: ses.events(),
+        rank_used: ses.rank_used(),
+    };
+    critical_report_at(lane, &at, size)
+}
+
+/// Where a lane stands: what [`critical_report_at`] needs of a run, from a live [`Session`] or
+/// from a trace (its materialized scenario, final `θ`, `s`, end reason and events).
+#[derive(Debug, Clone, Copy)]
+pub struct LaneState<'a> {
+    /// Network and data.
+    pub model: &'a Model,
+    /// The materialized scenario (tolerances, escape settings, seed).
+    pub scenario: &'a Scenario,
+    /// Current `θ`.
+    pub theta: &'a [f64],
+    /// Current `s`.
+    pub s: f64,
+    /// Run status.
+    pub status: Status,
+    /// Events so far.
+    pub events: &'a [Event],
+    /// The rank the field uses at `θ` (`None` for flows without rank decisions: the rest test
+    /// then takes the numerical rank).
+    pub rank_used: Option<usize>,
+}
+
+/// [`critical_report`] of a lane given by its state.
+///
+/// Errors: as [`critical_report`].
+pub fn critical_report_at(
+    lane: usize,
+    ses: &LaneState<'_>,
+    size: usize,
+) -> Result<(CriticalReport, Vec<f64>)> {
     if !(4..=MAX_SLICE_SIZE).contains(&size) {
         return Err(Error::invalid(
             "size",
             format!("must be in 4..={MAX_SLICE_SIZE}, got {size}"),
         ));
     }
-    let model = ses.model();
+    let model = ses.model;
     let (k, qn) = (model.k(), model.qn());
     if k.saturating_mul(qn) > MAX_CRITICAL_WORK {
         return Err(Error::invalid(
@@ -176,11 +218,11 @@ pub fn critical_report(
             ),
         ));
     }
-    let sc = ses.scenario();
+    let sc = ses.scenario;
     let rtol = sc.rank_rtol;
-    let at_rest = ses.status() == Status::Stationary;
+    let at_rest = ses.status == Status::Stationary;
     let last_escape = ses
-        .events()
+        .events
         .iter()
         .rev()
         .find_map(|e| e.escape().map(|step| (e.s, step)));
@@ -191,7 +233,7 @@ pub fn critical_report(
             s,
             Some((e.direction.clone(), e.step)),
         ),
-        None => (ses.theta().to_vec(), ses.s(), None),
+        None => (ses.theta.to_vec(), ses.s, None),
     };
     let diag = critical::diagnose(
         model,
@@ -202,7 +244,7 @@ pub fn critical_report(
     )?;
     let rank_used = match escape_event {
         Some((_, e)) => e.hessian.as_ref().and_then(|h| h.rank_used),
-        None => ses.rank_used(),
+        None => ses.rank_used,
     };
     let (rest, hessian) =
         critical::hessian_at_rest(model, &theta_star, rtol, rank_used, sc.escape.kernel_rtol)?;
@@ -263,7 +305,7 @@ pub fn critical_report(
         _ => None,
     };
     let no_escape = if escape_event.is_none() {
-        ses.events()
+        ses.events
             .iter()
             .rev()
             .find(|e| matches!(e.kind, EventKind::Escape(_) | EventKind::NoEscape { .. }))
@@ -275,8 +317,8 @@ pub fn critical_report(
     let report = CriticalReport {
         epoch: 0,
         lane,
-        s: ses.s(),
-        status: ses.status(),
+        s: ses.s,
+        status: ses.status,
         at_escape: escape.is_some(),
         s_star,
         kind: diag.kind,

@@ -1,53 +1,41 @@
-//! `pullback`: run scenarios natively, write JSON traces and SVG figures.
+//! `pullback`: run scenarios natively, compare flows, sweep grids of scenarios on all cores, and
+//! write JSON traces, tables and the page's figures (SVG or PNG).
 //!
-//! Exit status: 0 on success, 2 for a bad command line or scenario (one line on stderr naming the
-//! field), 1 when a file cannot be read or written.
+//! Exit status: 0 on success, 2 for a bad command line, scenario or spec (one line on stderr
+//! naming the field), 1 when a file cannot be read or written.
+//!
+//! The commands live beside this file: `cli.rs` (the command line), `common.rs`, `progress.rs`,
+//! `compare.rs`, `figures.rs`, `sweep.rs`; `run` and `bench` are here.
 
+#[path = "pullback/cli.rs"]
+mod cli;
+#[path = "pullback/common.rs"]
+mod common;
+#[path = "pullback/compare.rs"]
+mod compare;
+#[path = "pullback/figures.rs"]
+mod figures;
+#[path = "pullback/progress.rs"]
+mod progress;
+#[path = "pullback/sweep.rs"]
+mod sweep;
+
+use cli::{BenchArgs, Cmd, Parsed, RunArgs, USAGE};
+use common::{json_line, load_scenario, print_out, unknown_preset, write_file, Failure};
 use plotters::prelude::*;
+use progress::Progress;
 use pullback::math::fast::Solver;
 use pullback::plot::cost::CostFigure;
 use pullback::run::bench::{self, BenchConfig, Probe};
 use pullback::run::event::EventKind;
 use pullback::run::presets;
-use pullback::run::scenario::Scenario;
 use pullback::run::session::Session;
 use pullback::Error;
+use serde_json::json;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
-
-const USAGE: &str = "\
-pullback — geometrically adapted gradient flows (Chen, arXiv 2311.15487)
-
-USAGE:
-  pullback run SCENARIO.json|PRESET [--out TRACE.json] [--svg DIR] [--flow FLOW] [--escape[=N]]
-               [--solver S] [--quiet]
-      Integrate a scenario (a JSON file, or a preset name) and write its trace.
-      --out FILE   write the trace JSON here (default: print a summary only)
-      --svg DIR    write DIR/cost.svg (cost vs s, theory line, stopping times)
-      --flow FLOW  override the flow: standard | adapted | homotopy:ALPHA
-      --solver S   auto (default: structured NTK + Cholesky, SVD fallback) | svd (reference) |
-                   matrix_free (conjugate gradients with Jacobian-vector products)
-      --escape     escape automatically from rank-loss equilibria along the normal bundle
-                   (4.15)-(4.17), at most N times (default: the scenario's escape.max);
-                   --escape=0 turns automatic escape off
-      --quiet      no summary on stderr
-  pullback bench [--json FILE] [--only S,M,L,U] [--quick] [--threads N] [--no-reference]
-                 [--memory STEPS]
-      Time the fixed benchmark scenarios (standard and adapted flow: s per field evaluation,
-      RK4 steps/s, GFLOP/s, the reference SVD path, the dense kernels, matrix-free CG) and
-      print a table; --json also writes the figures as JSON (schema in README).
-      --quick       short budgets: checks that everything runs, not a measurement
-      --threads N   kernel threads (default: all cores)
-      --memory N    also run N RK4 steps of S and report the live heap before and after
-  pullback presets
-      List the presets, one per line: name, a tab, what it shows.
-  pullback show PRESET
-      Print a preset's scenario JSON (a starting point for your own).
-  pullback help
-";
 
 /// Counts live heap bytes, so that `bench --memory` can show that stepping does not grow it.
 struct CountingAlloc;
@@ -84,23 +72,14 @@ impl Probe for NativeProbe {
     }
 }
 
-enum Failure {
-    Usage(String),
-    Io(String),
-}
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::Io(m) => Failure::Io(m),
-            other => Failure::Usage(other.to_string()),
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match dispatch(&args) {
+    let result = match cli::parse(&args) {
+        Parsed::Usage => print_out(USAGE),
+        Parsed::Error(m) => Err(Failure::Usage(m)),
+        Parsed::Command(cmd) => dispatch(cmd),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(m)) => {
             eprintln!("error: {m}");
@@ -113,135 +92,42 @@ fn main() -> ExitCode {
     }
 }
 
-fn dispatch(args: &[String]) -> Result<(), Failure> {
-    // `pullback CMD --help` (anywhere after the command) prints the usage instead of failing on
-    // an unknown argument: that is what people type first.
-    if args.iter().skip(1).any(|a| a == "--help" || a == "-h") {
-        return print_out(USAGE);
-    }
-    match args.first().map(String::as_str) {
-        None | Some("help") | Some("--help") | Some("-h") => print_out(USAGE),
-        Some("presets") => {
+fn dispatch(cmd: Cmd) -> Result<(), Failure> {
+    match cmd {
+        Cmd::Help => print_out(USAGE),
+        Cmd::Presets => {
             let text: String = presets::all()
                 .iter()
                 .map(|p| format!("{}\t{}\n", p.name, p.summary))
                 .collect();
             print_out(&text)
         }
-        Some("show") => {
-            let name = args.get(1).ok_or_else(|| {
+        Cmd::Show { preset } => {
+            let name = preset.ok_or_else(|| {
                 Failure::Usage("show: which preset? (see `pullback presets`)".into())
             })?;
-            let p = presets::find(name).ok_or_else(|| unknown_preset(name))?;
+            let p = presets::find(&name).ok_or_else(|| unknown_preset(&name))?;
             print_out(&format!("{}\n", p.scenario.to_json()))
         }
-        Some("run") => run(&args[1..]),
-        Some("bench") => bench(&args[1..]),
-        Some(other) => Err(Failure::Usage(format!(
-            "unknown command `{other}`; try `pullback help`"
-        ))),
+        Cmd::Run(a) => run(a),
+        Cmd::Compare(a) => compare::compare(a),
+        Cmd::Figures(a) => figures::figures(a),
+        Cmd::Sweep(a) => sweep::sweep(a),
+        Cmd::Bench(a) => bench(a),
     }
 }
 
-/// Writes to stdout; a closed pipe (`pullback presets | head -1`) is not an error.
-fn print_out(text: &str) -> Result<(), Failure> {
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Failure::Io(format!("cannot write to stdout: {e}")))
-        }
-        _ => Ok(()),
+/// `--escape` (`Some(None)`: the scenario's count) or `--escape=N`.
+fn parse_escape(v: &str) -> Result<Option<u32>, Failure> {
+    if v.is_empty() {
+        return Ok(None);
     }
+    v.parse::<u32>().map(Some).map_err(|_| {
+        Failure::Usage(format!(
+            "--escape: `--escape={v}` needs a count, e.g. --escape=3"
+        ))
+    })
 }
-
-fn unknown_preset(name: &str) -> Failure {
-    let names: Vec<&str> = presets::all().iter().map(|p| p.name).collect();
-    Failure::Usage(format!(
-        "`{name}` is neither a readable file nor a preset; presets: {}",
-        names.join(", ")
-    ))
-}
-
-struct RunArgs {
-    source: String,
-    out: Option<PathBuf>,
-    svg: Option<PathBuf>,
-    flow: Option<String>,
-    escape: Option<Option<u32>>,
-    solver: Solver,
-    quiet: bool,
-}
-
-fn parse_run_args(args: &[String]) -> Result<RunArgs, Failure> {
-    let mut it = args.iter();
-    let mut ra = RunArgs {
-        source: String::new(),
-        out: None,
-        svg: None,
-        flow: None,
-        escape: None,
-        solver: Solver::Auto,
-        quiet: false,
-    };
-    let value = |it: &mut std::slice::Iter<String>, flag: &str| {
-        it.next()
-            .cloned()
-            .ok_or_else(|| Failure::Usage(format!("{flag} needs a value")))
-    };
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--out" | "-o" => ra.out = Some(value(&mut it, a)?.into()),
-            "--svg" => ra.svg = Some(value(&mut it, a)?.into()),
-            "--flow" => ra.flow = Some(value(&mut it, a)?),
-            "--solver" => {
-                let v = value(&mut it, a)?;
-                ra.solver = Solver::parse(&v).ok_or_else(|| {
-                    Failure::Usage(format!("--solver: `{v}` is not auto, svd or matrix_free"))
-                })?;
-            }
-            "--quiet" | "-q" => ra.quiet = true,
-            "--escape" => ra.escape = Some(None),
-            s if s.starts_with("--escape=") => {
-                let n = s["--escape=".len()..].parse::<u32>().map_err(|_| {
-                    Failure::Usage(format!("--escape: `{s}` needs a count, e.g. --escape=3"))
-                })?;
-                ra.escape = Some(Some(n));
-            }
-            s if s.starts_with('-') => {
-                return Err(Failure::Usage(format!("run: unknown option `{s}`")))
-            }
-            s if ra.source.is_empty() => ra.source = s.to_string(),
-            s => return Err(Failure::Usage(format!("run: unexpected argument `{s}`"))),
-        }
-    }
-    if ra.source.is_empty() {
-        return Err(Failure::Usage(
-            "run: give a scenario file or a preset name".into(),
-        ));
-    }
-    Ok(ra)
-}
-
-fn load_scenario(source: &str) -> Result<Scenario, Failure> {
-    let path = Path::new(source);
-    if path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::Io(format!("cannot read {source}: {e}")))?;
-        // A trace file reruns its scenario.
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-            if v.get("format").and_then(|f| f.as_str()) == Some("pullback-trace") {
-                let sc = v.get("scenario").cloned().unwrap_or_default();
-                return Scenario::from_json(&sc.to_string())
-                    .map_err(|e| Failure::Usage(format!("{source}: scenario.{e}")));
-            }
-        }
-        return Scenario::from_json(&text).map_err(|e| Failure::Usage(format!("{source}: {e}")));
-    }
-    presets::find(source)
-        .map(|p| p.scenario)
-        .ok_or_else(|| unknown_preset(source))
-}
-
 fn parse_flow(s: &str) -> Result<pullback::math::flow::FlowSpec, Failure> {
     use pullback::math::flow::FlowSpec;
     let f = match s {
@@ -260,13 +146,23 @@ fn parse_flow(s: &str) -> Result<pullback::math::flow::FlowSpec, Failure> {
     Ok(f)
 }
 
-fn run(args: &[String]) -> Result<(), Failure> {
-    let ra = parse_run_args(args)?;
-    let mut scenario = load_scenario(&ra.source)?;
-    if let Some(f) = &ra.flow {
+fn run(args: RunArgs) -> Result<(), Failure> {
+    let source = args
+        .source
+        .clone()
+        .ok_or_else(|| Failure::Usage("run: give a scenario file or a preset name".into()))?;
+    let solver = Solver::parse(&args.solver).ok_or_else(|| {
+        Failure::Usage(format!(
+            "--solver: `{}` is not auto, svd or matrix_free",
+            args.solver
+        ))
+    })?;
+    let escape = args.escape.as_deref().map(parse_escape).transpose()?;
+    let mut scenario = load_scenario(&source)?;
+    if let Some(f) = &args.flow {
         scenario.flow = parse_flow(f)?;
     }
-    match ra.escape {
+    match escape {
         Some(Some(0)) => scenario.escape.auto = false,
         Some(Some(n)) => {
             scenario.escape.auto = true;
@@ -277,15 +173,42 @@ fn run(args: &[String]) -> Result<(), Failure> {
     }
     scenario.validate()?;
     let t0 = Instant::now();
-    let mut session = Session::with_solver(&scenario, ra.solver)?;
-    session.run();
+    let mut session = Session::with_solver(&scenario, solver)?;
+    let mut progress = Progress::new("run", args.output);
+    let (eps, s_max) = (session.epsilon(), session.s_max());
+    while session.step() {
+        progress.update(
+            pullback::run::lanes::session_progress(&session, eps, s_max),
+            || format!("s = {:.4}, C = {:.3e}", session.s(), session.cost()),
+            || json!({"s": session.s(), "cost": session.cost()}),
+        )?;
+    }
+    progress.finish();
     let secs = t0.elapsed().as_secs_f64();
     let trace = session.trace();
-    if !ra.quiet {
+    let ra = args;
+    if ra.output.jsonl {
+        let f = &trace.final_state;
+        json_line(&json!({
+            "type": "end",
+            "what": "run",
+            "s": f.s,
+            "cost": f.cost,
+            "reason": f.reason,
+            "initial_cost": trace.initial_cost,
+            "predicted_stopping_time": trace.predicted_stopping_time,
+            "measured_stopping_time": trace.measured_stopping_time,
+            "steps": trace.stats.steps,
+            "evals": trace.stats.evals,
+            "seconds": secs,
+            "trace": ra.out.as_ref().map(|p| p.display().to_string()),
+        }))?;
+    }
+    if !ra.output.quiet {
         let st = trace.stats;
         eprintln!(
             "{}: K = {}, QN = {} ({}), flow {}, {}",
-            scenario.name.as_deref().unwrap_or(&ra.source),
+            scenario.name.as_deref().unwrap_or(&source),
             trace.k,
             trace.q * trace.n,
             trace.regime.name(),
@@ -352,61 +275,49 @@ fn run(args: &[String]) -> Result<(), Failure> {
         );
     }
     if let Some(out) = &ra.out {
-        std::fs::write(out, trace.to_json())
-            .map_err(|e| Failure::Io(format!("cannot write {}: {e}", out.display())))?;
+        write_file(out, trace.to_json())?;
     }
     if let Some(dir) = &ra.svg {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::Io(format!("cannot create {}: {e}", dir.display())))?;
+        common::create_dir(dir)?;
         let path = dir.join("cost.svg");
         let fig = CostFigure::from_traces(&[&trace]);
         let area = SVGBackend::new(&path, (800, 500)).into_drawing_area();
         pullback::plot::cost::draw(&area, &fig).map_err(|e| Failure::Io(e.to_string()))?;
         drop(area);
-        if !ra.quiet {
+        if !ra.output.quiet {
             eprintln!("  wrote {}", path.display());
         }
     }
     Ok(())
 }
 
-fn bench(args: &[String]) -> Result<(), Failure> {
-    let mut cfg = BenchConfig::default();
-    let mut json: Option<PathBuf> = None;
-    let mut it = args.iter();
-    let value = |it: &mut std::slice::Iter<String>, flag: &str| {
-        it.next()
-            .cloned()
-            .ok_or_else(|| Failure::Usage(format!("{flag} needs a value")))
+fn bench(args: BenchArgs) -> Result<(), Failure> {
+    let mut cfg = BenchConfig {
+        quick: args.quick,
+        no_reference: args.no_reference,
+        ..BenchConfig::default()
     };
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--json" => json = Some(value(&mut it, a)?.into()),
-            "--only" => {
-                cfg.only = value(&mut it, a)?
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            }
-            "--quick" => cfg.quick = true,
-            "--no-reference" => cfg.no_reference = true,
-            "--threads" => {
-                let v = value(&mut it, a)?;
-                let n = v.parse::<usize>().ok().filter(|&n| n >= 1).ok_or_else(|| {
-                    Failure::Usage(format!("--threads: `{v}` is not a count ≥ 1"))
-                })?;
-                cfg.threads = Some(n);
-            }
-            "--memory" => {
-                let v = value(&mut it, a)?;
-                cfg.memory_steps = v
-                    .parse::<u64>()
-                    .map_err(|_| Failure::Usage(format!("--memory: `{v}` is not a step count")))?;
-            }
-            s => return Err(Failure::Usage(format!("bench: unknown argument `{s}`"))),
-        }
+    if let Some(only) = &args.only {
+        cfg.only = only
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
     }
+    if let Some(v) = &args.threads {
+        let n = v
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| Failure::Usage(format!("--threads: `{v}` is not a count ≥ 1")))?;
+        cfg.threads = Some(n);
+    }
+    if let Some(v) = &args.memory {
+        cfg.memory_steps = v
+            .parse::<u64>()
+            .map_err(|_| Failure::Usage(format!("--memory: `{v}` is not a step count")))?;
+    }
+    let json = args.json;
     let mut probe = NativeProbe(Instant::now());
     let report = bench::run(&cfg, &mut probe).map_err(|e| match e {
         Error::Invalid { field, reason } => Failure::Usage(format!("--{field}: {reason}")),
@@ -414,8 +325,7 @@ fn bench(args: &[String]) -> Result<(), Failure> {
     })?;
     print_out(&report.table())?;
     if let Some(path) = json {
-        std::fs::write(&path, report.to_json())
-            .map_err(|e| Failure::Io(format!("cannot write {}: {e}", path.display())))?;
+        write_file(&path, report.to_json())?;
     }
     Ok(())
 }

@@ -171,6 +171,8 @@ pub fn draw<DB: DrawingBackend>(
         if k == 0 && !panel.classes.is_empty() {
             chart
                 .configure_series_labels()
+                .legend_area_size(look.upx(30.0))
+                .margin(look.upx(10.0))
                 .position(SeriesLabelPosition::UpperRight)
                 .background_style(WHITE.mix(0.85))
                 .border_style(RGBColor(200, 200, 200))

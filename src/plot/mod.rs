@@ -6,10 +6,13 @@ pub mod cost;
 pub mod heatmap;
 pub mod layers;
 pub mod outputs;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod raster;
 pub mod reparam;
 pub mod singular;
 pub mod slice;
 pub mod spectrum;
+pub mod sweep;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -70,6 +70,53 @@ impl FlowChoice {
         }
     }
 
+    /// The flow as the command line writes it: `adapted`, `standard`, `gd:H`, `homotopy:A`.
+    pub fn name(&self) -> String {
+        match self {
+            FlowChoice::Adapted => "adapted".into(),
+            FlowChoice::Standard => "standard".into(),
+            FlowChoice::Gd { h } => format!("gd:{h}"),
+            FlowChoice::Homotopy { alpha } => format!("homotopy:{alpha}"),
+        }
+    }
+
+    /// Reads a [`FlowChoice::name`]; `gd` alone has the page's learning rate [`DEFAULT_GD_H`],
+    /// `homotopy` alone `α = 0.5`.
+    ///
+    /// Errors: an unknown flow or a value that is not a number or out of range, naming `field`.
+    pub fn parse(text: &str, field: &str) -> Result<FlowChoice> {
+        let (kind, value) = match text.split_once(':') {
+            Some((k, v)) => (k, Some(v)),
+            None => (text, None),
+        };
+        let number = |v: Option<&str>, default: f64| -> Result<f64> {
+            v.map_or(Ok(default), |v| {
+                v.parse::<f64>()
+                    .map_err(|_| Error::invalid(field, format!("`{text}`: `{v}` is not a number")))
+            })
+        };
+        let choice = match (kind, value) {
+            ("adapted", None) => FlowChoice::Adapted,
+            ("standard", None) => FlowChoice::Standard,
+            ("gd", v) => FlowChoice::Gd {
+                h: number(v, DEFAULT_GD_H)?,
+            },
+            ("homotopy", v) => FlowChoice::Homotopy {
+                alpha: number(v, 0.5)?,
+            },
+            _ => {
+                return Err(Error::invalid(
+                    field,
+                    format!("`{text}` is not adapted, standard, gd:H or homotopy:ALPHA"),
+                ))
+            }
+        };
+        choice
+            .validate()
+            .map_err(|e| Error::invalid(field, format!("`{text}`: {e}")))?;
+        Ok(choice)
+    }
+
     /// Checks `h > 0` and `α ∈ [0, 1]`, naming the field (`h`, `alpha`).
     pub fn validate(&self) -> Result<()> {
         match *self {
@@ -306,26 +353,31 @@ impl Comparison {
         let s_max = self.s_max();
         self.lanes
             .iter()
-            .map(|l| {
-                let ses = &l.session;
-                if ses.finished() {
-                    return 1.0;
-                }
-                let by_s = if s_max.is_finite() && s_max > 0.0 {
-                    ses.s() / s_max
-                } else {
-                    0.0
-                };
-                let by_cost = match eps {
-                    Some(e) if ses.initial_cost() > e && ses.cost() > 0.0 => {
-                        (ses.initial_cost() / ses.cost()).ln() / (ses.initial_cost() / e).ln()
-                    }
-                    _ => 0.0,
-                };
-                by_s.max(by_cost).clamp(0.0, 1.0)
-            })
+            .map(|l| session_progress(&l.session, eps, s_max))
             .fold(1.0, f64::min)
     }
+}
+
+/// How far one session has come towards its end, in `[0, 1]`: the larger of `s/s_max` and
+/// `log(C(0)/C) / log(C(0)/ε)`, 1 once ended (what [`Comparison::progress`] takes per lane, and
+/// the command line's progress bar).
+pub fn session_progress(ses: &Session, eps: Option<f64>, s_max: f64) -> f64 {
+    if ses.finished() {
+        return 1.0;
+    }
+    // s_max = 0 evaluates θ₀ only: such a lane is finished before it could divide by zero.
+    let by_s = if s_max.is_finite() && s_max > 0.0 {
+        ses.s() / s_max
+    } else {
+        0.0
+    };
+    let by_cost = match eps {
+        Some(e) if ses.initial_cost() > e && ses.cost() > 0.0 => {
+            (ses.initial_cost() / ses.cost()).ln() / (ses.initial_cost() / e).ln()
+        }
+        _ => 0.0,
+    };
+    by_s.max(by_cost).clamp(0.0, 1.0)
 }
 
 crate::tagged::kind_tagged!(FlowChoice);
@@ -406,6 +458,31 @@ mod tests {
         assert!(e.to_string().starts_with("h: must be > 0"), "{e}");
         let e = Comparison::new(&over(), &[FlowChoice::Homotopy { alpha: 2.0 }]).unwrap_err();
         assert!(e.to_string().starts_with("alpha: must be in [0, 1]"), "{e}");
+    }
+
+    #[test]
+    fn flow_names_read_back() {
+        for c in [
+            FlowChoice::Adapted,
+            FlowChoice::Standard,
+            FlowChoice::Gd { h: 0.02 },
+            FlowChoice::Homotopy { alpha: 0.25 },
+        ] {
+            assert_eq!(FlowChoice::parse(&c.name(), "flows").unwrap(), c);
+        }
+        assert_eq!(
+            FlowChoice::parse("gd", "f").unwrap(),
+            FlowChoice::Gd { h: DEFAULT_GD_H }
+        );
+        let e = FlowChoice::parse("homotopy:2", "flows[1]").unwrap_err();
+        assert!(e.to_string().starts_with("flows[1]: `homotopy:2`"), "{e}");
+        let e = FlowChoice::parse("sideways", "flows[0]").unwrap_err();
+        assert!(
+            e.to_string().starts_with("flows[0]: `sideways` is not"),
+            "{e}"
+        );
+        let e = FlowChoice::parse("gd:fast", "flows[0]").unwrap_err();
+        assert!(e.to_string().contains("`fast` is not a number"), "{e}");
     }
 
     #[test]
