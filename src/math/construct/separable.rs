@@ -93,7 +93,9 @@ fn data_order(
             }
         }
         let Some((class, normal, offset, _)) = best else {
-            let cut: Vec<usize> = order.iter().map(|c: &DataCut| c.class).collect();
+            // Classes are numbered from 1 here, as the page and the README name them (y₁, y₂, …).
+            let cut: Vec<usize> = order.iter().map(|c: &DataCut| c.class + 1).collect();
+            let remaining: Vec<usize> = remaining.iter().map(|c| c + 1).collect();
             return Err(Error::invalid(
                 "data",
                 format!(
