@@ -1,7 +1,9 @@
 //! The [`Host`]: owns the comparison and every session, and answers the page's requests.
 
 use super::family::{FamilyRun, Trails};
-use super::heat::{heat_values, plane_bounds, HeatSpec};
+use super::heat::{heat_size, heat_values, plane_bounds, HeatSpec};
+use super::modes::{ModesView, MAX_MODES_QN};
+use super::network::NetworkView;
 use super::*;
 use crate::run::lanes::{Comparison, Lane};
 use crate::run::scenario::Scenario;
@@ -39,7 +41,12 @@ pub struct Host {
     family: Option<FamilyRun>,
     family_alphas: Option<Vec<f64>>,
     family_id: u32,
+    network: NetworkView,
+    modes: ModesView,
 }
+
+/// Most outputs `x̲` kept per lane for the eigenmode view (`QN` per sample): 32 MB.
+const MODES_KEEP: f64 = 4e6;
 
 impl Default for Host {
     fn default() -> Self {
@@ -72,6 +79,8 @@ impl Host {
             family: None,
             family_alphas: None,
             family_id: 0,
+            network: NetworkView::default(),
+            modes: ModesView::default(),
         }
     }
 
@@ -267,6 +276,39 @@ impl Host {
                     bulk,
                 }])
             }
+            ToWorker::Tune { h, alpha, epsilon } => {
+                let run = self.run.as_mut().ok_or_else(|| {
+                    Error::State("nothing is loaded yet: send `load` first".into())
+                })?;
+                let info = self.info.as_mut().expect("a run has its info");
+                super::tune::tune(run, info, self.loaded.as_mut(), h, alpha, epsilon)?;
+                let info = info.clone();
+                Ok(vec![
+                    FromWorker::Tuned { id, info }.into(),
+                    self.frame(id, None),
+                ])
+            }
+            ToWorker::Eigenmodes { lane } => {
+                if let Some(l) = lane {
+                    self.need_lane(l)?;
+                }
+                self.modes.set(self.run.as_ref(), lane, id);
+                Ok(match self.modes.reply(self.run.as_ref(), self.epoch) {
+                    Some(r) => vec![r],
+                    None => ack(),
+                })
+            }
+            ToWorker::Network { lane } => {
+                if let Some(l) = lane {
+                    self.need_lane(l)?;
+                }
+                self.network.set(lane);
+                if lane.is_some() && self.mode == Mode::Paused {
+                    Ok(vec![self.frame(id, None)])
+                } else {
+                    Ok(ack())
+                }
+            }
             ToWorker::Family { alphas } => match alphas {
                 None => {
                     self.family = None;
@@ -348,6 +390,13 @@ impl Host {
         let mut sc = sc;
         sc.record.singular_values = true;
         let run = Comparison::new(&sc, &flows)?;
+        // The eigenmode view projects every sample's outputs: keep them where they fit.
+        let qn = run.lanes()[0].session.model().qn();
+        let samples = run.s_max() / run.every_s() + 2.0;
+        if !sc.record.outputs && qn <= MAX_MODES_QN && qn as f64 * samples <= MODES_KEEP {
+            sc.record.outputs = true;
+            return self.load(id, sc, flows);
+        }
         self.epoch += 1;
         self.mode = Mode::Paused;
         let lanes = run.lanes().len();
@@ -358,6 +407,7 @@ impl Host {
             self.heat = None;
         }
         self.heat_due = self.heat.is_some();
+        self.network.on_load(lanes);
         let first = &run.lanes()[0].session;
         let model = first.model();
         let inputs = model.data.input_rows();
@@ -425,6 +475,7 @@ impl Host {
             Some(a) => FamilyRun::new(&run, a).ok(),
             None => None,
         };
+        self.modes.reload(&run);
         self.run = Some(run);
         self.loaded = Some((sc, flows));
         self.info = Some(info.clone());
@@ -438,6 +489,7 @@ impl Host {
         if self.family.is_some() {
             out.push(self.family_reply(self.family_id));
         }
+        out.extend(self.modes.reply(self.run.as_ref(), self.epoch));
         Ok(out)
     }
 
@@ -458,6 +510,10 @@ impl Host {
             let (reply, idle) = self.tick_lanes(now, self.budget_ms * share, clock);
             lanes_idle = idle;
             out.push(reply);
+            if let Some(run) = self.run.as_ref() {
+                self.modes.follow(run);
+            }
+            out.extend(self.modes.reply(self.run.as_ref(), self.epoch));
         }
         if let Some(r) = self.tick_family(now + self.budget_ms, clock) {
             out.push(r);
@@ -538,8 +594,10 @@ impl Host {
         if self.heat.is_some() && t - self.last_heat >= HEAT_EVERY_MS {
             self.heat_due = true;
         }
+        self.network.tick(t);
         if self.mode == Mode::Paused {
             self.heat_due |= self.heat.is_some();
+            self.network.paused();
         }
         let progress =
             (mode == Mode::Until).then(|| run.progress(run.lanes()[0].session.epsilon()));
@@ -552,6 +610,9 @@ impl Host {
 
     fn frame(&mut self, id: u32, stopped: Option<String>) -> Reply {
         self.heat_due |= self.heat.is_some() && self.mode == Mode::Paused;
+        if self.mode == Mode::Paused {
+            self.network.paused();
+        }
         self.frame_with(id, stopped, None)
     }
 
@@ -607,14 +668,20 @@ impl Host {
             self.heat_due = false;
             if let (Some(spec), Some(bounds)) = (self.heat, info.bounds) {
                 let ses = &run.lanes()[spec.lane].session;
-                bulk.extend(heat_values(ses.model(), ses.theta(), bounds, spec.size));
+                // Coarse while running, refined once paused.
+                let size = heat_size(ses.model(), spec.size, self.mode != Mode::Paused);
+                bulk.extend(heat_values(ses.model(), ses.theta(), bounds, size));
                 heat = Some(HeatHeader {
                     lane: spec.lane,
-                    size: spec.size,
+                    size,
                     bounds,
                 });
             }
         }
+        let network = self.network.take(run, info.bounds).map(|(h, b)| {
+            bulk.extend(b);
+            h
+        });
         Reply {
             msg: FromWorker::Frame {
                 id,
@@ -625,6 +692,7 @@ impl Host {
                     stopped,
                     lanes,
                     heat,
+                    network,
                 },
             },
             bulk,
