@@ -3,9 +3,12 @@
 
 pub mod collapse;
 pub mod cost;
+pub mod eigenmodes;
 pub mod heatmap;
 pub mod layers;
+pub mod network;
 pub mod outputs;
+pub mod raster;
 pub mod reparam;
 pub mod singular;
 pub mod slice;

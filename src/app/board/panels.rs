@@ -22,7 +22,7 @@ pub struct Readout {
     pub value: f64,
 }
 
-fn readout(key: &str, label: &str, text: String, value: f64) -> Readout {
+pub(super) fn readout(key: &str, label: &str, text: String, value: f64) -> Readout {
     Readout {
         key: key.into(),
         label: label.into(),
