@@ -7,11 +7,13 @@ import { $, showBanner, download } from './ui.js';
 import { markDirty, layoutViews, onFigureClick, figureRatio } from './figures.js';
 import { renderPanels } from './panels.js';
 import { updateSizes } from './readouts.js';
-import { scheduleLoad, reload, sendSpeed, sendHeat, syncViews } from './session.js';
+import { scheduleLoad, reload, sendSpeed, syncViews, tuneOrLoad } from './session.js';
 import { writeHash } from './embed.js';
 
 // Radius (CSS px) around a shift-click within which a point is removed.
 const REMOVE_RADIUS_PX = 12;
+// The keys a running comparison takes in place (session.js: tuneOrLoad).
+const LIVE = new Set(['h', 'alpha', 'eps']);
 // Width of a hidden layer added by "+ hidden layer".
 const NEW_LAYER_WIDTH = 8;
 // Fields typed as text: an empty eps or smax means 'none'.
@@ -49,14 +51,15 @@ export function afterEdit(key) {
   const { page, figures, info } = state;
   writeHash();
   renderEditor();
-  // Reloads only when the scenario or the flows changed.
-  scheduleLoad();
+  // Reloads only when the scenario or the flows changed; h, α and ε change a run in place.
+  if (LIVE.has(key)) tuneOrLoad();
+  else scheduleLoad();
   // A chosen preset may bring its own views (share::preset_views).
   if (key === 'view' || key === 'preset') { layoutViews(); syncViews(); renderPanels(); }
   if (key === 'speed') sendSpeed();
   if (key === 'focus' && info) {
     figures.set_focus(Math.min(page.focus_index(), info.lanes.length - 1));
-    sendHeat();
+    syncViews();
     markDirty();
   }
   if (key === 'stage' && info) {

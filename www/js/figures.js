@@ -7,7 +7,7 @@
 // the wasm `Figures` unless registerFigure gives it another renderer: a new figure is a
 // `<figure data-view=…>` with a canvas, a view name the wasm `Page` accepts, and (when it is not
 // drawn by `Figures`) one registerFigure call.
-import { state, metrics, note } from './state.js';
+import { state, metrics, note, emit } from './state.js';
 import { $, dpr, showBanner, download } from './ui.js';
 
 // The wasm module draws and reads the cursor.
@@ -132,7 +132,14 @@ function sizeCanvas(c, box = null) {
     c.width = w;
     c.height = h;
     markDirty(entry.view);
+    emit('resized', entry.view);
   }
+}
+
+// A view's canvas size in device pixels ([0, 0] before it is laid out).
+export function canvasSize(view) {
+  const entry = registry.get(view);
+  return entry ? [entry.canvas.width, entry.canvas.height] : [0, 0];
 }
 
 const resizeAll = () => { for (const { canvas } of registry.values()) sizeCanvas(canvas); };

@@ -8,10 +8,11 @@
 //   readouts.js  toolbar and lane table                session.js   the run: messages, commands
 //   editor.js    settings, points, CSV                 embed.js     hash, embed mode, share links
 //   api.js       the embed API (postMessage), holds on the run while off screen
+//   network.js   the network diagram's +/− buttons
 //
 // Imports point one way, down: state, ui, testing ← worker-client, figures ← panels, readouts ←
-// session; state, ui ← embed; session, embed ← editor ← api ← main. News that travels up (a run
-// loaded, a rest point to show) is an event (state.js).
+// session; state, ui ← embed; session, embed ← editor ← api ← main; figures ← network ← main.
+// News that travels up (a run loaded, a rest point to show) is an event (state.js).
 import init, { Figures, presets, install_panic_hook } from '../pkg/pullback.js';
 import { state, metrics } from './state.js';
 import { $, setState, showBanner, download } from './ui.js';
@@ -25,6 +26,7 @@ import {
 import { edit, renderEditor, bindEditor, buildPresetMenu } from './editor.js';
 import { readHash, hashIsCurrent, writeHash, bindShare } from './embed.js';
 import { installEmbedApi } from './api.js';
+import { bindNetwork } from './network.js';
 
 function bindToolbar() {
   $('banner-close').onclick = () => { $('banner').hidden = true; };
@@ -76,6 +78,7 @@ async function boot() {
   bindEditor();
   bindShare();
   bindPanels({ inspect, escape, edit });
+  bindNetwork({ edit });
   window.addEventListener('hashchange', onHashChange);
   renderEditor();
   layoutViews();
