@@ -407,6 +407,11 @@ impl Figures {
         to_js(&self.board.eigenmodes_text())
     }
 
+    /// Side of the decision-boundary grid last received (0 before one).
+    pub fn heat_size(&self) -> usize {
+        self.board.heat_size()
+    }
+
     /// The network diagram's sizes and column positions in device pixels (`null` before one).
     pub fn network_summary(&self) -> Result<JsValue, JsError> {
         to_js(&self.board.network_summary())

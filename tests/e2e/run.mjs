@@ -358,7 +358,7 @@ await test('without the test flag there are no test hooks: no window.pullback, a
   await context.close();
 });
 
-await test('keyboard: space plays and pauses, "." steps, "r" resets', async () => {
+await test('keyboard: space plays and pauses, "." steps, "r" rewinds', async () => {
   const { page, context } = await open('#preset=under-stationary&flows=adapted,standard&speed=5');
   await waitState(page, ['ready']);
   const every = await page.evaluate(() => window.pullback.info().every_s);
@@ -374,7 +374,7 @@ await test('keyboard: space plays and pauses, "." steps, "r" resets', async () =
   await waitState(page, ['paused']);
   await page.keyboard.press('r');
   await waitState(page, ['ready']);
-  assert(await value(page, 's') === 0, 'reset did not return to s = 0');
+  assert(await value(page, 's') === 0, 'rewind did not return to s = 0');
   await context.close();
 });
 
@@ -599,9 +599,137 @@ await test('the bench M network (K = 4482, QN = 400) on the page: the adapted fl
   await context.close();
 });
 
+await test('the network diagram: its neuron count follows the +/− and layer buttons, a unit hovers its weights', async () => {
+  const { page, context } = await open('#preset=over-smooth');
+  await waitState(page, ['ready']);
+  const net = 'figure[data-view=network]';
+  const widths = () => page.getAttribute(net, 'data-widths');
+  const waitWidths = (w) => page.waitForFunction(([sel, want]) => document.querySelector(sel).dataset.widths === want, [net, w], { timeout: 30000 });
+  await waitWidths('2,16,16,2');
+  assert(await page.getAttribute(net, 'data-hidden-units') === '32', 'hidden units of 16,16');
+  assert(await inkOf(page, `${net} canvas`) > 0.05, 'the diagram is blank');
+  await page.click('[data-testid=net-plus-1]');
+  await waitWidths('2,17,16,2');
+  assert(await page.getAttribute(net, 'data-hidden-units') === '33', `after + : ${await page.getAttribute(net, 'data-hidden-units')}`);
+  assert((await page.evaluate(() => location.hash)).includes('net=17,16'), 'the hash did not follow');
+  // K = Σ M_l M_{l−1} + M_l for 2-17-16-2.
+  const k = [[2, 17], [17, 16], [16, 2]].reduce((a, [i, o]) => a + i * o + o, 0);
+  assert((await page.textContent('[data-testid=regime]')).includes(`K = ${k} `), await page.textContent('[data-testid=regime]'));
+  assert(await page.inputValue('#layers input >> nth=0') === '17', 'the width field did not follow');
+  await page.click('[data-testid=net-minus-2]');
+  await waitWidths('2,17,15,2');
+  await page.click('[data-testid=net-remove-1]');
+  await waitWidths('2,15,2');
+  await page.click('[data-testid=net-add-layer]');
+  await waitWidths('2,15,8,2');
+  assert(await page.getAttribute(net, 'data-hidden-units') === '23', 'after the layer buttons');
+  // Hovering a unit reads its bias and weights.
+  await page.waitForTimeout(300);
+  const col = await page.evaluate((sel) => {
+    const b = document.querySelector(`${sel} .net-controls .col`);
+    const r = b.getBoundingClientRect();
+    return [r.left + r.width / 2, r.bottom];
+  }, net);
+  let tip = '';
+  for (let dy = 6; dy < 60 && !/hidden layer 1: bias/.test(tip); dy += 3) {
+    for (const dx of [-14, 0, 14]) {
+      await page.mouse.move(col[0] + dx, col[1] + dy);
+      tip = (await page.isVisible('#tooltip')) ? await page.textContent('#tooltip') : '';
+      if (/hidden layer 1: bias/.test(tip)) break;
+    }
+  }
+  assert(/of hidden layer 1: bias -?[\d.]+, \|w_in\| = /.test(tip), `tooltip over a unit: ${tip}`);
+  await page.screenshot({ path: path.join(artifacts, 'network.png') });
+  await context.close();
+});
+
+await test('eigenmodes: the adapted curves share one slope −1/N to 1e-6 on over-smooth, the standard ones do not', async () => {
+  const { page, context } = await open('#preset=over-smooth&flows=adapted,standard&view=eigenmodes,cost&autoplay=1');
+  await waitState(page, ['running']);
+  await waitState(page, ['paused'], 90000);
+  await page.waitForFunction(() => document.querySelector('[data-testid=readout-slope-min-standard]'), null, { timeout: 30000 });
+  const n = await page.evaluate(() => window.pullback.info().n);
+  const lo = await readout(page, 'slope-min-adapted');
+  const hi = await readout(page, 'slope-max-adapted');
+  const slo = await readout(page, 'slope-min-standard');
+  const shi = await readout(page, 'slope-max-standard');
+  figures.eigenmodeSlopes = { adapted: [lo.value, hi.value], standard: [slo.value, shi.value], minusOneOverN: -1 / n };
+  // tests/eigenmodes.rs derives the 1e-6 from the measured integration error.
+  for (const v of [lo.value, hi.value]) assert(Math.abs(v + 1 / n) <= 1e-6, `adapted slope ${v} vs −1/N = ${-1 / n}`);
+  assert(shi.value - slo.value > 1e3 * 2e-6, `standard slopes ${slo.value} … ${shi.value} do not differ`);
+  const verdict = await page.textContent('[data-testid=modes-verdict]');
+  assert(verdict.includes('exact, no linearization') && verdict.includes('linearized at θ0'), verdict);
+  await page.locator('[data-testid=eigenmodes]').scrollIntoViewIfNeeded();
+  await page.waitForTimeout(500);
+  assert(await inkOf(page, 'figure[data-view=eigenmodes] canvas') > 0.03, 'the eigenmode figure is blank');
+  await page.screenshot({ path: path.join(artifacts, 'eigenmodes.png'), fullPage: true });
+  await context.close();
+});
+
+await test('a live h change goes on without a reset, and Rewind goes back to θ₀ with it', async () => {
+  const { page, context } = await open('#preset=over-smooth&flows=adapted,gd&h=0.05&speed=2&view=cost,network');
+  await waitState(page, ['ready']);
+  const c0 = await value(page, 'cost');
+  const epoch = await page.evaluate(() => window.pullback.info().epoch);
+  await page.click('[data-testid=play]');
+  await waitState(page, ['running']);
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=s]').dataset.value) > 1.5, null, { timeout: 30000 });
+  await page.fill('#h', '0.1');
+  await page.waitForFunction(() => window.pullback.info().lanes[1].label === 'gradient descent h=0.1', null, { timeout: 10000 });
+  const s1 = await value(page, 's');
+  assert(await page.evaluate(() => window.pullback.info().epoch) === epoch, 'the run was reloaded');
+  assert(s1 > 1.5, `s went back to ${s1}`);
+  assert(await state(page) === 'running', `state after the change: ${await state(page)}`);
+  assert((await page.textContent('#lanes tbody tr:nth-child(2) .name')) === 'gradient descent h=0.1', 'table name');
+  await page.waitForFunction((s) => Number(document.querySelector('[data-testid=s]').dataset.value) > s + 1, s1, { timeout: 30000 });
+  await page.click('[data-testid=pause]');
+  await waitState(page, ['paused']);
+  const { json } = await downloadTrace(page, 1);
+  const tune = json.events.filter((e) => e.kind === 'tune');
+  assert(tune.length === 1 && tune[0].parameter === 'h' && tune[0].value === 0.1 && tune[0].previous === 0.05, JSON.stringify(tune));
+  assert(json.scenario.integrator.h === 0.05, 'the trace\'s scenario should keep the starting h');
+  // The gd samples after the change lie on the grid of s = s_change + k·0.1.
+  assert(tune[0].s > 1.5 && tune[0].s <= s1 + 1e-9, `tune at s = ${tune[0].s}, readout ${s1}`);
+  // Rewind: θ₀ again (same C(0)), h = 0.1 kept, in the hash too.
+  await page.click('[data-testid=reset]');
+  await waitState(page, ['ready']);
+  assert(await value(page, 's') === 0, 'rewind did not return to s = 0');
+  assert(await value(page, 'cost') === c0, `C after rewind ${await value(page, 'cost')} vs C(0) = ${c0}`);
+  assert(await page.evaluate(() => window.pullback.info().lanes[1].label) === 'gradient descent h=0.1', 'rewind lost h');
+  assert((await page.evaluate(() => location.hash)).includes('h=0.1'), 'hash');
+  await context.close();
+});
+
+await test('the decision boundary at screen resolution: the grid follows the canvas and refines when paused', async () => {
+  const { page, context } = await open('#preset=over-smooth&flows=adapted&view=boundary,cost&speed=5', { longtasks: true });
+  await waitState(page, ['ready']);
+  const canvas = await page.evaluate(() => {
+    const c = document.querySelector('figure[data-view=boundary] canvas');
+    return Math.min(c.width, c.height);
+  });
+  await page.waitForFunction(() => window.pullback.heatSize() > 0, null, { timeout: 30000 });
+  const rest = await page.evaluate(() => window.pullback.heatSize());
+  await page.click('[data-testid=play]');
+  await waitState(page, ['running']);
+  await page.waitForTimeout(2000);
+  const running = await page.evaluate(() => window.pullback.heatSize());
+  await page.click('[data-testid=pause]');
+  await waitState(page, ['paused']);
+  await page.waitForFunction((r) => window.pullback.heatSize() === r, rest, { timeout: 10000 });
+  const draw = await page.evaluate(() => window.pullback.drawCost().boundary);
+  figures.boundaryGrid = { canvasPx: canvas, paused: rest, running, drawMs: Math.round(draw * 10) / 10 };
+  // The page asks for half the canvas's device pixels; over-smooth's 2-16-16-2 fits the paused
+  // budget (170² points · 320 multiply-adds < 4e7) and not the running one (4e6).
+  const want = Math.max(48, Math.min(400, Math.round(canvas / 2)));
+  assert(rest === want, `paused grid ${rest} for a ${canvas} px canvas (want ${want})`);
+  assert(rest > 48 && running <= rest, `grids: paused ${rest}, running ${running}`);
+  assert(await inkOf(page, 'figure[data-view=boundary] canvas') > 0.5, 'the boundary is not filled');
+  await context.close();
+});
+
 await test('30 s run with every flow and view: still running after 30 s, no console error (the page\'s long tasks printed)', async () => {
   const { page, context } = await open(
-    '#preset=over-smooth&flows=adapted,standard,gd,homotopy&speed=4&view=cost,outputs,spectrum,boundary,collapse,singular,reparam,homotopy,critical,construct',
+    '#preset=over-smooth&flows=adapted,standard,gd,homotopy&speed=4&view=network,cost,outputs,spectrum,boundary,collapse,singular,reparam,homotopy,critical,construct,eigenmodes',
     { viewport: { width: 1400, height: 5200 }, longtasks: true },
   );
   await waitState(page, ['ready']);

@@ -24,6 +24,8 @@ export function installTestHooks(source) {
     lanes: () => source.state.lanes,
     info: () => source.state.info,
     drawCost: () => ({ ...source.metrics.drawCost }),
+    // Side of the decision-boundary grid last received (0 before one).
+    heatSize: () => (source.state.figures ? source.state.figures.heat_size() : 0),
     slowest: () => ({ ...source.metrics.slowest }),
     // Makes the worker throw outside its guard: the page must restart it.
     crashWorker: () => source.client.send({ type: '__crash' }),

@@ -205,6 +205,11 @@ impl Board {
         Ok(true)
     }
 
+    /// Side of the decision-boundary grid last received (0 before one).
+    pub fn heat_size(&self) -> usize {
+        self.heat.as_ref().map_or(0, |h| h.header.size)
+    }
+
     /// Whether figures draw their colour grids as bitmaps (a canvas) or as rectangles (SVG).
     pub fn set_raster(&mut self, raster: bool) {
         self.raster = raster;
