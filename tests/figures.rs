@@ -445,6 +445,9 @@ fn feed_all(board: &mut Board, replies: Vec<Reply>) {
             FromWorker::Family { family, .. } => {
                 board.apply_family(family, &r.bulk).unwrap();
             }
+            FromWorker::Modes { modes, .. } => {
+                board.apply_modes(modes, &r.bulk).unwrap();
+            }
             _ => {}
         }
     }
@@ -492,6 +495,8 @@ fn every_view_keeps_its_text_on_the_canvas_and_apart_at_every_embed_size() {
             &[
                 json!({"type": "heatmap", "lane": 0, "size": 24}),
                 json!({"type": "family", "alphas": [0, 0.25, 0.5, 0.75, 1]}),
+                json!({"type": "network", "lane": 0}),
+                json!({"type": "eigenmodes", "lane": 0}),
             ],
         )
     };
@@ -507,6 +512,8 @@ fn every_view_keeps_its_text_on_the_canvas_and_apart_at_every_embed_size() {
                 View::Singular,
                 View::Reparam,
                 View::Homotopy,
+                View::Network,
+                View::Eigenmodes,
             ],
         ),
         (
@@ -559,7 +566,7 @@ fn every_view_keeps_its_text_on_the_canvas_and_apart_at_every_embed_size() {
             }
         }
     }
-    assert!(checked >= 13 * sizes.len() * 2);
+    assert!(checked >= 15 * sizes.len() * 2);
     assert!(
         problems.is_empty(),
         "{} problems, e.g.\n{}",

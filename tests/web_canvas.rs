@@ -34,9 +34,7 @@ fn feed(fig: &mut Figures, out: Array) {
             "family" => assert!(fig
                 .apply_family(get(&m, "family"), get(&m, "bulk"))
                 .unwrap()),
-            "modes" => assert!(fig
-                .apply_modes(get(&m, "modes"), get(&m, "bulk"))
-                .unwrap()),
+            "modes" => assert!(fig.apply_modes(get(&m, "modes"), get(&m, "bulk")).unwrap()),
             "tuned" => assert!(fig.retune(get(&m, "info")).unwrap()),
             "ack" => {}
             other => panic!("unexpected {other}: {m:?}"),
@@ -612,7 +610,9 @@ fn the_homotopy_reparam_and_collapse_figures_draw_every_flow() {
 /// over-smooth with adapted and standard flows, the network diagram and the eigenmode view on,
 /// run to `s ≥ s_to` and paused.
 fn glance_figures(s_to: f64) -> (Figures, WorkerHost) {
-    let sc = pullback::run::presets::find("over-smooth").unwrap().scenario;
+    let sc = pullback::run::presets::find("over-smooth")
+        .unwrap()
+        .scenario;
     let mut host = WorkerHost::new();
     let mut fig = Figures::new();
     let load = js_sys::Object::new();
@@ -622,8 +622,16 @@ fn glance_figures(s_to: f64) -> (Figures, WorkerHost) {
     let flows = r#"[{"kind": "adapted"}, {"kind": "standard"}]"#;
     Reflect::set(&load, &"flows".into(), &JSON::parse(flows).unwrap()).unwrap();
     feed(&mut fig, host.handle(load.into()).unwrap());
-    send(&mut fig, &mut host, r#"{"id": 2, "type": "network", "lane": 0}"#);
-    send(&mut fig, &mut host, r#"{"id": 3, "type": "eigenmodes", "lane": 0}"#);
+    send(
+        &mut fig,
+        &mut host,
+        r#"{"id": 2, "type": "network", "lane": 0}"#,
+    );
+    send(
+        &mut fig,
+        &mut host,
+        r#"{"id": 3, "type": "eigenmodes", "lane": 0}"#,
+    );
     send(&mut fig, &mut host, r#"{"id": 4, "type": "play"}"#);
     while host.wants_tick() && fig.s() < s_to {
         let out = host.tick().unwrap();
@@ -649,7 +657,10 @@ fn the_network_diagram_draws_its_units_and_signed_edges() {
     let cols = Array::from(&get(&sum, "columns"));
     assert_eq!(cols.length(), 4);
     // The columns run left to right, and the pointer over a hidden unit reads its weights.
-    let xs: Vec<f64> = cols.iter().map(|c| get(&c, "x").as_f64().unwrap()).collect();
+    let xs: Vec<f64> = cols
+        .iter()
+        .map(|c| get(&c, "x").as_f64().unwrap())
+        .collect();
     assert!(xs.windows(2).all(|w| w[0] < w[1]), "{xs:?}");
     let top = get(&cols.get(1), "top").as_f64().unwrap();
     let hover = (0..60)
@@ -686,9 +697,16 @@ fn a_tune_keeps_the_history_and_renames_the_flow() {
         2.0,
     );
     let s = fig.s();
-    send(&mut fig, &mut host, r#"{"id": 30, "type": "tune", "h": 0.1}"#);
+    send(
+        &mut fig,
+        &mut host,
+        r#"{"id": 30, "type": "tune", "h": 0.1}"#,
+    );
     assert_eq!(fig.s(), s, "the history stays");
     let c = canvas(600, 360);
     fig.draw("cost", c.clone(), 1.0).unwrap();
-    assert!(Pixels::of(&c).count(PALETTE[2], 10) > 20, "the gd curve is gone");
+    assert!(
+        Pixels::of(&c).count(PALETTE[2], 10) > 20,
+        "the gd curve is gone"
+    );
 }

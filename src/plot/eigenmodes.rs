@@ -3,9 +3,10 @@
 //! Colours run from the largest eigenvalue (dark) to the smallest (yellow); dashed curves are a
 //! linearized prediction, the grey dashed line a reference rate.
 
-use super::{err, log_range, Geom, Look};
+use super::{err, fit_caption, fit_descs, log_range, Geom, Look};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One mode's curve.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -74,6 +75,7 @@ pub fn draw<DB: DrawingBackend>(
     fig: &EigenmodesFigure,
     look: &Look,
 ) -> crate::Result<Vec<Geom>> {
+    let look = &look.fit(area);
     area.fill(&WHITE).map_err(err)?;
     let all = || {
         fig.panels
@@ -105,22 +107,40 @@ pub fn draw<DB: DrawingBackend>(
             None => continue,
         };
         let small = count > 1;
-        let mut chart = ChartBuilder::on(cell)
-            .caption(panel.title.as_str(), look.font(12.0))
+        let (title, font) = fit_caption(look, &panel.title, cell.dim_in_pixel().0, 12.0);
+        // The caption gets its own strip: the top tick label reaches half a line above the
+        // plotting area, where a caption spanning the panel would run into it.
+        let (strip, body) = cell.split_vertically(look.px(if small { 24.0 } else { 28.0 }));
+        strip
+            .draw(&Text::new(
+                title,
+                ((strip.dim_in_pixel().0 / 2) as i32, look.px(6.0)),
+                font.color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top)),
+            ))
+            .map_err(err)?;
+        let mut chart = ChartBuilder::on(&body)
             .margin(look.px(if small { 6.0 } else { 10.0 }))
-            .margin_right(look.px(if small { 12.0 } else { 22.0 }))
-            .x_label_area_size(look.px(30.0))
-            .y_label_area_size(look.px(if small { 50.0 } else { 64.0 }))
+            .margin_right(look.px(22.0))
+            .x_label_area_size(look.px(36.0))
+            .y_label_area_size(look.px(64.0))
             .build_cartesian_2d(0.0..s_max, (lo..hi).log_scale())
             .map_err(err)?;
+        let (x_ticks, y_ticks) =
+            look.ticks(chart.plotting_area(), if small { (5, 5) } else { (10, 8) });
+        let y_options: &[&str] = if k % cols == 0 {
+            &["|a_i(s)|", "|a|"]
+        } else {
+            &[]
+        };
+        let (x_desc, y_desc) = fit_descs(look, chart.plotting_area(), &["s"], y_options);
         chart
             .configure_mesh()
-            .x_desc("s")
-            .y_desc(if k % cols == 0 { "|a_i(s)|" } else { "" })
+            .x_desc(x_desc)
+            .y_desc(y_desc)
             .label_style(look.font(11.0))
             .axis_desc_style(look.font(12.0))
-            .y_labels(if small { 5 } else { 8 })
-            .x_labels(if small { 5 } else { 10 })
+            .y_labels(y_ticks)
+            .x_labels(x_ticks)
             .max_light_lines(if small { 1 } else { 4 })
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .light_line_style(RGBColor(238, 238, 238))

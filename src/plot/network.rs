@@ -5,7 +5,7 @@
 //! and a word under it.
 
 use super::raster::draw_grid;
-use super::{err, Look, PALETTE};
+use super::{err, fit_caption, text_em, Look, PALETTE};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -93,7 +93,7 @@ impl NetLayout {
 /// each column; a column too tall for boxes of 28 CSS pixels alternates its units between two
 /// staggered sub-columns, so that the boxes can be twice as tall.
 pub fn layout(fig: &NetworkFigure, w: f64, h: f64, look: &Look) -> NetLayout {
-    let px = |v: f64| v * look.scale;
+    let px = |v: f64| look.px(v) as f64;
     let cols = fig.columns.len().max(1);
     let (top, bottom, side) = (px(48.0), px(40.0), px(40.0));
     let gap = (w - 2.0 * side) / (cols.max(2) - 1) as f64;
@@ -151,9 +151,11 @@ pub fn draw<DB: DrawingBackend>(
     fig: &NetworkFigure,
     look: &Look,
 ) -> crate::Result<NetLayout> {
+    let look = &look.fit(area);
     area.fill(&WHITE).map_err(err)?;
     let (w, h) = area.dim_in_pixel();
     let lay = layout(fig, w as f64, h as f64, look);
+    let one = look.px(1.0).max(1) as f64;
     let text = |s: &str, x: f64, y: f64, size: f64, color: RGBColor, v: VPos| {
         area.draw(&Text::new(
             s.to_string(),
@@ -163,14 +165,13 @@ pub fn draw<DB: DrawingBackend>(
         .map_err(err)
     };
     if !fig.title.is_empty() {
-        text(
-            &fig.title,
-            w as f64 / 2.0,
-            look.scale * 4.0,
-            13.0,
-            BLACK,
-            VPos::Top,
-        )?;
+        let (title, font) = fit_caption(look, &fig.title, w, 13.0);
+        area.draw(&Text::new(
+            title,
+            ((w / 2) as i32, look.px(4.0)),
+            font.color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top)),
+        ))
+        .map_err(err)?;
     }
     let node = |l: usize, k: usize| -> Option<&NodeBox> {
         let before: usize = fig.columns[..l].iter().map(Vec::len).sum();
@@ -192,7 +193,7 @@ pub fn draw<DB: DrawingBackend>(
                 let color = if wgt >= 0.0 { PALETTE[0] } else { PALETTE[1] };
                 let style = color
                     .mix(0.15 + 0.75 * t)
-                    .stroke_width(((0.5 + 3.5 * t) * look.scale).round().max(1.0) as u32);
+                    .stroke_width(look.upx(0.5 + 3.5 * t));
                 area.draw(&PathElement::new(
                     vec![
                         ((from.x + from.half) as i32, from.y as i32),
@@ -213,6 +214,7 @@ pub fn draw<DB: DrawingBackend>(
             k += 1;
             let (x0, y0) = ((b.x - b.half).round() as i32, (b.y - b.half).round() as i32);
             let side = (2.0 * b.half).round().max(1.0) as u32;
+            let r = b.half.round().max(1.0) as u32;
             if !n.cells.is_empty() && fig.grid > 0 {
                 draw_grid(area, (x0, y0, side, side), &n.cells, fig.grid, fig.raster)?;
                 area.draw(&Rectangle::new(
@@ -221,18 +223,11 @@ pub fn draw<DB: DrawingBackend>(
                 ))
                 .map_err(err)?;
             } else {
-                area.draw(&Circle::new(
-                    (b.x as i32, b.y as i32),
-                    b.half.round().max(1.0) as u32,
-                    RGBColor(235, 235, 235).filled(),
-                ))
-                .map_err(err)?;
-                area.draw(&Circle::new(
-                    (b.x as i32, b.y as i32),
-                    b.half.round().max(1.0) as u32,
-                    frame.stroke_width(look.upx(1.0)),
-                ))
-                .map_err(err)?;
+                let c = (b.x as i32, b.y as i32);
+                area.draw(&Circle::new(c, r, RGBColor(235, 235, 235).filled()))
+                    .map_err(err)?;
+                area.draw(&Circle::new(c, r, frame.stroke_width(look.upx(1.0))))
+                    .map_err(err)?;
             }
             if let Some(m) = &n.mark {
                 let pad = look.px(3.0);
@@ -244,36 +239,45 @@ pub fn draw<DB: DrawingBackend>(
                     red.stroke_width(look.upx(2.5)),
                 ))
                 .map_err(err)?;
-                text(
-                    m,
-                    b.x,
-                    b.y + b.half + look.scale * 4.0,
-                    10.0,
-                    red,
-                    VPos::Top,
-                )?;
+                text(m, b.x, b.y + b.half + 4.0 * one, 10.0, red, VPos::Top)?;
             }
         }
     }
+    // Column labels as long as the room between columns allows (zoomed CSS pixels); the outer
+    // columns also have only twice their distance to the edge.
+    let gap = match lay.columns.as_slice() {
+        [a, b, ..] => (b.x - a.x) / one - 6.0,
+        _ => w as f64 / one,
+    };
+    let last = fig.widths.len().saturating_sub(1);
     for (l, c) in lay.columns.iter().enumerate() {
         let width = fig.widths.get(l).copied().unwrap_or(0);
-        let last = fig.widths.len().saturating_sub(1);
-        let name = match l {
-            0 => format!("inputs ({width})"),
-            l if l == last => format!("outputs ({width})"),
-            l => format!("hidden {l} ({width})"),
+        let room = if l == 0 || l == last {
+            gap.min(2.0 * c.x.min(w as f64 - c.x) / one)
+        } else {
+            gap
         };
+        let options = match l {
+            0 => [format!("inputs ({width})"), format!("in ({width})")],
+            l if l == last => [format!("outputs ({width})"), format!("out ({width})")],
+            l => [format!("hidden {l} ({width})"), format!("h{l} ({width})")],
+        };
+        let name = options
+            .iter()
+            .find(|t| text_em(t) * 12.0 <= room)
+            .cloned()
+            .unwrap_or_else(|| width.to_string());
         text(&name, c.x, c.bottom, 12.0, BLACK, VPos::Bottom)?;
         let drawn = fig.columns.get(l).map_or(0, Vec::len);
         if width > drawn {
-            text(
-                &format!("+{} not drawn", width - drawn),
-                c.x,
-                c.bottom - look.scale * 15.0,
-                10.0,
-                RGBColor(90, 90, 90),
-                VPos::Bottom,
-            )?;
+            let long = format!("+{} not drawn", width - drawn);
+            let more = if text_em(&long) * 10.0 <= room {
+                long
+            } else {
+                format!("+{}", width - drawn)
+            };
+            let y = c.bottom - 15.0 * one;
+            text(&more, c.x, y, 10.0, RGBColor(90, 90, 90), VPos::Bottom)?;
         }
     }
     area.present().map_err(err)?;
