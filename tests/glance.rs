@@ -6,7 +6,8 @@
 mod common;
 use pullback::app::protocol::{diagram, heat_side, FromWorker, Host, Reply, MAX_SHOWN_UNITS};
 use pullback::math::net::Activation;
-use pullback::run::event::EventKind;
+use pullback::math::units::{self, UnitRef};
+use pullback::run::event::{Event, EventKind, Singularity};
 use pullback::run::scenario::{InitSpec, Scenario};
 use pullback::run::session::Session;
 use serde_json::json;
@@ -139,6 +140,50 @@ fn dead_and_saturated_units_are_marked_and_shown_in_wide_layers() {
         "{marked:?}"
     );
     assert_eq!(h.units[2].max_abs_z, 50.0);
+}
+
+#[test]
+fn the_unit_dominating_a_vanishing_singular_vector_is_marked_by_its_event() {
+    // A singular vector all on the incoming weights of unit 9 of hidden layer 1 (2-16-16-2):
+    // math::units::dominant names that unit with the whole of |v|², as the rest test records in
+    // a blow-up event; the diagram marks the unit with the event's kind.
+    let sc = common::preset("over-smooth");
+    let ses = Session::new(&sc).unwrap();
+    let net = &ses.model().net;
+    let (w, _) = net.layer_offsets(1);
+    let mut v = vec![0.0; net.k()];
+    v[w + 9 * 2] = 0.6;
+    v[w + 9 * 2 + 1] = -0.8;
+    let (unit, share) = units::dominant(net, &v).unwrap();
+    assert_eq!(unit, UnitRef { layer: 1, unit: 9 });
+    assert!((share - 1.0).abs() <= 1e-15);
+    let ev = Event::new(
+        0.75,
+        EventKind::BlowUp {
+            rank: 63,
+            rank_used: 64,
+            singularity: Singularity {
+                index: 63,
+                sigma_ratio: 1e-9,
+                field_share: 0.9,
+                stalled: false,
+                unit_layer: Some(unit.layer),
+                unit: Some(unit.unit),
+                unit_share: Some(share),
+                unit_text: Some(unit.describe(net)),
+            },
+        },
+        "the field blows up",
+    );
+    let (h, _) = diagram(ses.model(), ses.theta(), 0, &[ev], None);
+    let marked: Vec<(usize, usize, &str)> = h
+        .units
+        .iter()
+        .filter_map(|u| u.mark.as_deref().map(|m| (u.layer, u.unit, m)))
+        .collect();
+    assert_eq!(marked, vec![(1, 9, "blow_up")]);
+    let text = h.units[9].mark_text.as_deref().unwrap();
+    assert!(text.contains("100% of the singular vector"), "{text}");
 }
 
 #[test]

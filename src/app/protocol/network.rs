@@ -5,7 +5,8 @@
 use super::{NetworkHeader, HEAT_EVERY_MS};
 use crate::math::model::Model;
 use crate::math::net::{Activation, Forward, Mlp};
-use crate::run::event::Event;
+use crate::math::units::{self, UnitRef, UnitState, FLAT_SLOPE};
+use crate::run::event::{Event, EventKind};
 use crate::run::lanes::Comparison;
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
@@ -20,10 +21,6 @@ pub const NET_HEAT_VALUES: usize = 16_384;
 pub const NET_HEAT_MAX: usize = 24;
 /// Smallest side of a unit's heatmap; below it the diagram shows no heatmaps.
 pub const NET_HEAT_MIN: usize = 6;
-/// `σ'(z)` below this on a sample counts as flat (saturated tanh / sigmoid, softplus far below
-/// zero); ReLU counts `z ≤ 0`.
-pub const FLAT_SLOPE: f64 = 1e-6;
-
 /// Which lane's diagram the host sends, and when.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct NetworkView {
@@ -106,32 +103,25 @@ pub struct UnitInfo {
     pub mark_text: Option<String>,
 }
 
-/// The flat state of hidden unit `(l, i)` over the forward pass `fw` of the training inputs:
-/// the fraction of samples where it passes no gradient and `max_j |z_j|`.
-///
-/// (The same test as the rest-points work's `math::units::hidden_states`; this copy stays until
-/// that lands.)
-fn flat_state(act: Activation, fw: &Forward, l: usize, i: usize) -> (f64, f64) {
-    let z = fw.z[l - 1].row(i);
-    let flat = z
-        .iter()
-        .filter(|&&zj| match act {
-            Activation::Relu => zj <= 0.0,
-            Activation::Identity | Activation::LeakyRelu => false,
-            _ => act.df(zj).abs() < FLAT_SLOPE,
-        })
-        .count();
-    let max = z.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    (flat as f64 / z.len().max(1) as f64, max)
-}
-
-/// The unit an event names, if it carries `unit_layer` and `unit` (rank drops and blow-ups that
-/// a unit's singular vector dominates).
-fn event_unit(e: &Event) -> Option<(usize, usize)> {
-    let v = serde_json::to_value(e).ok()?;
-    let layer = v.get("unit_layer")?.as_u64()? as usize;
-    let unit = v.get("unit")?.as_u64()? as usize;
-    Some((layer, unit))
+/// The unit that dominates the vanishing singular vector behind a rank drop (`rank_change` with
+/// reason `singular`) or a blow-up, with that unit's share of `|v|²` (`math::units::dominant`,
+/// recorded in the event).
+fn event_unit(e: &Event) -> Option<(UnitRef, Option<f64>)> {
+    let sing = match &e.kind {
+        EventKind::BlowUp { singularity, .. } => singularity,
+        EventKind::RankChange {
+            singularity: Some(singularity),
+            ..
+        } => singularity,
+        _ => return None,
+    };
+    Some((
+        UnitRef {
+            layer: sing.unit_layer?,
+            unit: sing.unit?,
+        },
+        sing.unit_share,
+    ))
 }
 
 /// Which units of a layer of `width` to draw: every one up to [`MAX_SHOWN_UNITS`], else the
@@ -184,48 +174,54 @@ pub fn diagram(
     let net: &Mlp = &model.net;
     let widths = net.widths().to_vec();
     let layers = widths.len() - 1;
-    let hidden = layers - 1;
     let act = net.activation();
     let mut fw = Forward::default();
     net.forward_into(theta, &model.data.inputs, &mut fw);
-    let named = events
-        .iter()
-        .rev()
-        .find_map(|e| event_unit(e).map(|u| (u, e)));
+    let states: Vec<UnitState> = units::hidden_states(net, &fw);
+    let state = |l: usize, i: usize| {
+        states
+            .iter()
+            .find(|st| st.unit == UnitRef { layer: l, unit: i })
+    };
     let mut marks: Vec<Vec<(usize, String, String)>> = vec![vec![]; layers + 1];
-    for l in 1..=hidden {
-        for i in 0..widths[l] {
-            let (frac, _) = flat_state(act, &fw, l, i);
-            if frac >= 1.0 {
-                let (kind, what) = match act {
-                    Activation::Tanh | Activation::Sigmoid => (
-                        "saturated",
-                        format!("σ'(z) < {FLAT_SLOPE:.0e} on every sample: saturated"),
-                    ),
-                    _ => ("dead", "off on every sample: dead".to_string()),
-                };
-                marks[l].push((
-                    i,
-                    kind.to_string(),
-                    format!("{what}; its incoming columns of D vanish, so D loses rank"),
-                ));
-            }
-        }
+    for st in states.iter().filter(|st| st.flat_everywhere) {
+        let (kind, what) = match act {
+            Activation::Tanh | Activation::Sigmoid => (
+                "saturated",
+                format!("σ'(z) < {FLAT_SLOPE:.0e} on every sample: saturated"),
+            ),
+            _ => ("dead", "off on every sample: dead".to_string()),
+        };
+        marks[st.unit.layer].push((
+            st.unit.unit,
+            kind.to_string(),
+            format!("{what}; its incoming columns of D vanish, so D loses rank"),
+        ));
     }
-    if let Some(((l, i), e)) = named {
-        if l <= layers && i < widths[l] {
-            marks[l].retain(|m| m.0 != i);
-            marks[l].push((
-                i,
-                e.name().to_string(),
-                format!(
-                    "named by the {} event at s = {:.4}: {}",
-                    e.name(),
-                    e.s,
-                    e.message
-                ),
-            ));
+    // Every unit an event named, the latest event's word winning: these dominate a vanishing
+    // singular vector of D (the rest-points analysis), whatever their state now.
+    for e in events {
+        let Some((u, share)) = event_unit(e) else {
+            continue;
+        };
+        let (l, i) = (u.layer, u.unit);
+        if l == 0 || l > layers || i >= widths[l] {
+            continue;
         }
+        marks[l].retain(|m| m.0 != i);
+        let share = share.map_or(String::new(), |v| {
+            format!(" (it carries {:.0}% of the singular vector)", 100.0 * v)
+        });
+        marks[l].push((
+            i,
+            e.name().to_string(),
+            format!(
+                "named by the {} event at s = {:.4}{share}: {}",
+                e.name(),
+                e.s,
+                e.message
+            ),
+        ));
     }
     let shown: Vec<Vec<usize>> = (0..=layers)
         .map(|l| {
@@ -241,8 +237,8 @@ pub fn diagram(
         for &i in &shown[l] {
             let row = &theta[w_off + i * m_prev..w_off + (i + 1) * m_prev];
             bulk.extend(shown[l - 1].iter().map(|&j| row[j]));
-            let (flat_fraction, max_abs_z) = if l <= hidden {
-                flat_state(act, &fw, l, i)
+            let (flat_fraction, max_abs_z) = if let Some(st) = state(l, i) {
+                (st.flat_fraction, st.max_abs_z)
             } else {
                 (
                     0.0,
