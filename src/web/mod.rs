@@ -53,19 +53,28 @@ pub fn install_panic_hook() {
     });
 }
 
-/// The presets for the menu: `[{name, summary}]`, in menu order.
+/// The presets for the menu and the cards: `[{name, summary, story, views}]`, in menu order
+/// (`views`: what choosing it adds, the panel it is about first).
 #[wasm_bindgen]
 pub fn presets() -> Result<JsValue, JsError> {
     #[derive(Serialize)]
     struct Entry {
         name: &'static str,
         summary: &'static str,
+        story: &'static str,
+        /// The views the preset adds; the first is the panel it is about.
+        views: Vec<&'static str>,
     }
     let list: Vec<Entry> = crate::run::presets::all()
         .iter()
         .map(|p| Entry {
             name: p.name,
             summary: p.summary,
+            story: p.story,
+            views: crate::app::share::preset_views(p.name)
+                .iter()
+                .map(|v| v.key())
+                .collect(),
         })
         .collect();
     to_js(&list)

@@ -97,6 +97,7 @@ export function renderEditor() {
   $('speed').value = speed;
   const preset = page.preset();
   $('preset').value = preset ?? '';
+  for (const card of $('preset-cards').children) card.setAttribute('aria-pressed', String(card.dataset.preset === preset && !page.edited()));
   const p = state.presets.find((x) => x.name === preset);
   $('preset-summary').textContent = !p ? 'a custom scenario' : page.edited() ? `edited from ${p.name}: ${p.summary}` : p.summary;
   const flows = page.get('flows').split(',');
@@ -177,6 +178,27 @@ export function buildPresetMenu(list) {
   sel.add(new Option('(custom scenario)', ''));
   sel.options[0].disabled = true;
   for (const p of list) sel.add(new Option(p.name, p.name));
+  // The same presets as cards: the name and its story; the summary (with the numbers) on hover.
+  const cards = $('preset-cards');
+  for (const p of list) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.dataset.preset = p.name;
+    b.title = p.summary;
+    const name = document.createElement('b');
+    name.textContent = p.name;
+    const story = document.createElement('span');
+    story.textContent = p.story;
+    b.append(name, story);
+    b.onclick = () => choosePreset(p.name);
+    cards.append(b);
+  }
+}
+
+function choosePreset(name) {
+  try { state.page.choose_preset(name); } catch (err) { showBanner(err.message); return; }
+  state.leadView = null;
+  afterEdit('preset');
 }
 
 // ---------------------------------------------------------------- points and CSV
@@ -221,10 +243,7 @@ async function importCsv(e) {
 // ---------------------------------------------------------------- bindings
 
 export function bindEditor() {
-  $('preset').onchange = (e) => {
-    try { state.page.choose_preset(e.target.value); } catch (err) { showBanner(err.message); return; }
-    afterEdit('preset');
-  };
+  $('preset').onchange = (e) => choosePreset(e.target.value);
   for (const id of ['speed', 'data', 'act', 'focus']) $(id).onchange = (e) => edit(id, e.target.value, e.target);
   for (const id of FIELDS) {
     const el = $(id);

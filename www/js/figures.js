@@ -43,13 +43,45 @@ export function markDirty(view) {
   else for (const v of registry.keys()) dirty.add(v);
 }
 
-// Shows the chosen views, hides the others.
+// The headline's figures, in this order, on the page's first screen.
+const HEADLINE = ['network', 'cost', 'outputs'];
+
+// The panel the page leads with after the headline: one that asked to be seen (a rest point's
+// critical panel), else the one the preset is about (the first of its views), when shown.
+function leadView(views) {
+  if (state.leadView && views.includes(state.leadView)) return state.leadView;
+  const p = state.presets.find((x) => x.name === state.page.preset());
+  const lead = p && p.views && p.views[0];
+  return lead && views.includes(lead) ? lead : null;
+}
+
+// Shows the chosen views, hides the others. On the page the headline comes first, then the lead
+// panel, then the rest in the document's order; an embed keeps the order of the document.
 export function layoutViews() {
   const views = state.page.views();
-  for (const { view, figure } of registry.values()) figure.hidden = !views.includes(view);
+  const embed = document.body.classList.contains('embed');
+  const lead = embed ? null : leadView(views);
+  let k = 0;
+  for (const { view, figure } of registry.values()) {
+    figure.hidden = !views.includes(view);
+    const head = HEADLINE.indexOf(view);
+    figure.style.order = embed ? '' : String(head >= 0 ? 1 + head : view === lead ? 1 + HEADLINE.length : 10 + k);
+    k += 1;
+  }
   document.body.style.setProperty('--views', String(views.length));
   layoutEmbedGrid();
   markDirty();
+}
+
+// Brings a view that just appeared into the window when it is not wholly inside (a rest point's
+// panel: the user should not have to look for it) and outlines it for a moment.
+export function revealFigure(view) {
+  const e = registry.get(view);
+  if (!e || e.figure.hidden || document.body.classList.contains('embed')) return;
+  const r = e.figure.getBoundingClientRect();
+  if (r.top < 0 || r.bottom > window.innerHeight) e.figure.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  e.figure.classList.add('revealed');
+  setTimeout(() => e.figure.classList.remove('revealed'), 1600);
 }
 
 // Width over height a figure reads best at; an embed's grid gives each view the largest cell of

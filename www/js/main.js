@@ -47,6 +47,19 @@ function bindToolbar() {
   });
 }
 
+// The explanation under the figures is open the first time and then as the user left it (the
+// browser's storage; where there is none, it is open).
+const EXPLAIN_KEY = 'pullback.explain';
+function bindExplain() {
+  const fold = $('explain-fold');
+  try {
+    if (localStorage.getItem(EXPLAIN_KEY) === 'closed') fold.open = false;
+  } catch (e) { /* no storage (a sandboxed frame): open */ }
+  fold.addEventListener('toggle', () => {
+    try { localStorage.setItem(EXPLAIN_KEY, fold.open ? 'open' : 'closed'); } catch (e) { /* no storage */ }
+  });
+}
+
 // A hash typed or pasted into the address bar replaces the settings and reloads the run.
 function onHashChange() {
   if (hashIsCurrent()) return;
@@ -79,6 +92,7 @@ async function boot() {
   bindShare();
   bindPanels({ inspect, escape, edit });
   bindNetwork({ edit });
+  bindExplain();
   window.addEventListener('hashchange', onHashChange);
   renderEditor();
   layoutViews();

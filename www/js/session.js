@@ -5,7 +5,7 @@
 import { state, emit, on, metrics, HEAT_SIZE, FAMILY_ALPHAS } from './state.js';
 import { setState, pageState, showBanner, status, download } from './ui.js';
 import { WorkerClient } from './worker-client.js';
-import { markDirty, canvasSize } from './figures.js';
+import { markDirty, canvasSize, layoutViews, revealFigure } from './figures.js';
 import { renderPanels, renderPanel, schedulePanels, resetCritical, showCritical } from './panels.js';
 import { showLoaded, showTuned, showFrame, showProgress, updateButtons } from './readouts.js';
 
@@ -315,9 +315,15 @@ function watchRestPoints() {
 
 function onCritical(r) {
   const notable = r.rest?.rest === 'rank_loss_rest' || r.kind === 'rank_loss_equilibrium' || r.at_escape || r.no_escape;
-  // The panel appears, and the flow it describes becomes the focused one (editor.js).
-  if (notable && !state.page.views().includes('critical')) emit('notable-critical', r);
+  // The panel appears after the headline, and the flow it describes becomes the focused one
+  // (editor.js); it is brought into the window if it is not there.
+  if (notable) {
+    state.leadView = 'critical';
+    if (!state.page.views().includes('critical')) emit('notable-critical', r);
+    else layoutViews();
+  }
   showCritical(r.lane);
+  if (notable) requestAnimationFrame(() => revealFigure('critical'));
 }
 
 // ---------------------------------------------------------------- commands

@@ -40,8 +40,11 @@ export const state = {
   manualEscape: -1,
   /** The class of points a click on the input plane adds. */
   selectedClass: 0,
-  /** The presets of the wasm module: [{ name, summary }]. */
+  /** The presets of the wasm module: [{ name, summary, story, views }] (views: what choosing it
+   * adds, the panel it is about first). */
   presets: [],
+  /** A panel that asked to be seen (a rest point's critical panel): it follows the headline. */
+  leadView: null,
   /** Why the run may not play by itself now (session.js `hold`): 'slide' (the deck left the
    * slide), 'viewport' (the frame is off screen), 'hidden' (the tab is hidden). */
   holds: new Set(),
