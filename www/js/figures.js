@@ -165,6 +165,9 @@ function sizeCanvas(c, box = null) {
     c.height = h;
     markDirty(entry.view);
     emit('resized', entry.view);
+    // The print layout may still be settling (a device-pixel snap after the swap): the image
+    // follows the canvas it stands for.
+    if (entry.figure.querySelector('img.print-image')) printImage(entry);
   }
 }
 
@@ -187,26 +190,30 @@ export function swapInPrintImages() {
   if (!state.figures || !state.page) return;
   for (const view of state.page.views()) {
     const entry = registry.get(view);
-    if (!entry) continue;
-    const { figure, canvas } = entry;
-    if (dirty.has(view) || !lastDraw[view]) draw(view);
-    if (canvas.width < 8 || canvas.height < 8) continue;
-    let img = figure.querySelector('img.print-image');
-    if (!img) {
-      img = document.createElement('img');
-      img.className = 'print-image';
-      img.alt = figure.querySelector('figcaption span')?.textContent || view;
-      canvas.after(img);
-    }
-    const r = canvas.getBoundingClientRect();
-    img.style.width = `${r.width}px`;
-    img.style.aspectRatio = `${canvas.width} / ${canvas.height}`;
-    // The image replaces the canvas once it has loaded (images load asynchronously, and a print
-    // that starts at once, like a PDF made by the browser itself, would catch it empty); until
-    // then the canvas, drawn just now, prints.
-    img.onload = () => { if (img.isConnected) figure.classList.add('printed'); };
-    img.src = canvas.toDataURL('image/png');
+    if (entry) printImage(entry);
   }
+}
+
+// The print image of one figure, made or remade from its canvas as drawn now.
+function printImage(entry) {
+  const { view, figure, canvas } = entry;
+  if (dirty.has(view) || !lastDraw[view]) draw(view);
+  if (canvas.width < 8 || canvas.height < 8) return;
+  let img = figure.querySelector('img.print-image');
+  if (!img) {
+    img = document.createElement('img');
+    img.className = 'print-image';
+    img.alt = figure.querySelector('figcaption span')?.textContent || view;
+    canvas.after(img);
+  }
+  const r = canvas.getBoundingClientRect();
+  img.style.width = `${r.width}px`;
+  img.style.aspectRatio = `${canvas.width} / ${canvas.height}`;
+  // The image replaces the canvas once it has loaded (images load asynchronously, and a print
+  // that starts at once, like a PDF made by the browser itself, would catch it empty); until
+  // then the canvas, drawn just now, prints.
+  img.onload = () => { if (img.isConnected) figure.classList.add('printed'); };
+  img.src = canvas.toDataURL('image/png');
 }
 
 export function removePrintImages() {
