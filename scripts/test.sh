@@ -49,6 +49,8 @@ if [ -d tests/e2e ]; then
   ./build.sh
   step "end-to-end tests (playwright-core, chromium)"
   node tests/e2e/run.mjs
+  step "end-to-end tests of the story at a glance: one screen at 1440×900, the diagram, the eigenmodes, live h"
+  node tests/e2e/glance.mjs
   step "smoke test in Chromium, Firefox ESR and WebKitGTK (figures in test-artifacts/engines.json)"
   node tests/e2e/smoke.mjs
   step "end-to-end tests of embeds: the embed API, every view in four frame sizes, print, phones, sub-paths"

@@ -445,6 +445,9 @@ fn feed_all(board: &mut Board, replies: Vec<Reply>) {
             FromWorker::Family { family, .. } => {
                 board.apply_family(family, &r.bulk).unwrap();
             }
+            FromWorker::Modes { modes, .. } => {
+                board.apply_modes(modes, &r.bulk).unwrap();
+            }
             _ => {}
         }
     }
@@ -492,6 +495,8 @@ fn every_view_keeps_its_text_on_the_canvas_and_apart_at_every_embed_size() {
             &[
                 json!({"type": "heatmap", "lane": 0, "size": 24}),
                 json!({"type": "family", "alphas": [0, 0.25, 0.5, 0.75, 1]}),
+                json!({"type": "network", "lane": 0}),
+                json!({"type": "eigenmodes", "lane": 0}),
             ],
         )
     };
@@ -507,6 +512,8 @@ fn every_view_keeps_its_text_on_the_canvas_and_apart_at_every_embed_size() {
                 View::Singular,
                 View::Reparam,
                 View::Homotopy,
+                View::Network,
+                View::Eigenmodes,
             ],
         ),
         (
@@ -559,7 +566,7 @@ fn every_view_keeps_its_text_on_the_canvas_and_apart_at_every_embed_size() {
             }
         }
     }
-    assert!(checked >= 13 * sizes.len() * 2);
+    assert!(checked >= 15 * sizes.len() * 2);
     assert!(
         problems.is_empty(),
         "{} problems, e.g.\n{}",
@@ -590,4 +597,163 @@ fn text_and_marks_grow_with_the_canvas_within_bounds() {
     // Fitting is idempotent: a figure drawn by another one fits again to the same look.
     let once = Look::scaled(2.0).fit_size(900, 500);
     assert_eq!(once.fit_size(900, 500), once);
+}
+
+/// A board fed by a host with the network diagram and the eigenmode view on, run to `s ≥ s_to`
+/// and paused.
+fn glance_board(preset: &str, flows: serde_json::Value, s_to: f64) -> (Board, Host) {
+    let mut host = Host::new();
+    let mut board = Board::new();
+    let sc = common::preset(preset);
+    let feed_all = |board: &mut Board, replies: Vec<Reply>| {
+        for r in replies {
+            match r.msg {
+                FromWorker::Loaded { info, .. } => board.load(info, &r.bulk).unwrap(),
+                FromWorker::Frame { frame, .. } => {
+                    assert!(board.apply(&frame, &r.bulk).unwrap());
+                }
+                FromWorker::Modes { modes, .. } => {
+                    assert!(board.apply_modes(modes, &r.bulk).unwrap());
+                }
+                FromWorker::Ack { .. } => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    };
+    let load = json!({"id": 1, "type": "load", "scenario": sc.to_json(), "flows": flows});
+    feed_all(&mut board, host.handle(load, 0.0));
+    for msg in [
+        json!({"id": 2, "type": "network", "lane": 0}),
+        json!({"id": 3, "type": "eigenmodes", "lane": 0}),
+        json!({"id": 4, "type": "play"}),
+    ] {
+        feed_all(&mut board, host.handle(msg, 0.0));
+    }
+    let mut t = 0.0;
+    let mut clock = move || {
+        t += 1.0;
+        t
+    };
+    while host.wants_tick() && board.s() < s_to {
+        let r = host.tick(&mut clock);
+        feed_all(&mut board, r);
+    }
+    feed_all(
+        &mut board,
+        host.handle(json!({"id": 5, "type": "pause"}), 0.0),
+    );
+    (board, host)
+}
+
+/// Writes `text` to `target/figures/<name>.svg` when `PULLBACK_SVG_DIR` names a directory (for
+/// looking at the figures); returns it.
+fn keep(name: &str, text: String) -> String {
+    if let Ok(dir) = std::env::var("PULLBACK_SVG_DIR") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(format!("{dir}/{name}.svg"), &text).unwrap();
+    }
+    text
+}
+
+#[test]
+fn the_network_diagram_draws_every_unit_and_edge() {
+    let (mut board, _) = glance_board(
+        "over-smooth",
+        json!([{"kind": "adapted"}, {"kind": "standard"}]),
+        20.0,
+    );
+    let fig = board.network_figure();
+    // 2-16-16-2: every unit drawn, 16 weights into each unit of the first hidden layer.
+    let drawn: Vec<usize> = fig.columns.iter().map(Vec::len).collect();
+    assert_eq!(drawn, vec![2, 16, 16, 2]);
+    assert_eq!(fig.weights[1].len(), 16);
+    assert!(fig.weights[1].iter().all(|row| row.len() == 16));
+    let g = fig.grid;
+    assert!(
+        g >= pullback::app::protocol::heat_side(36).min(24) && g > 0,
+        "grid {g}"
+    );
+    let text = keep("network", svg(&mut board, View::Network));
+    assert!(text.contains("hidden 1 (16)") && text.contains("inputs (2)"));
+    assert!(text.contains("outputs (2)") && text.contains("adapted at s ="));
+    // Every unit's grid as rectangles (SVG), 2 + 16 + 16 + 2 units.
+    assert!(
+        text.matches("<rect").count() >= 36 * g * g,
+        "{} rects for a grid of {g}",
+        text.matches("<rect").count()
+    );
+    // One line per weight drawn: 2·16 + 16·16 + 16·2.
+    assert!(text.matches("<polyline").count() >= 320);
+    // Hover over a hidden unit names its bias and weights.
+    let summary = board.network_summary().unwrap();
+    assert_eq!(summary.widths, vec![2, 16, 16, 2]);
+    assert_eq!(summary.hidden_units, 32);
+    let col = summary.columns[1];
+    let (x, y) = (col.x, col.top + 5.0);
+    let hover = board.hover(View::Network, x, y);
+    let any = (0..40)
+        .filter_map(|d| board.hover(View::Network, x + d as f64 - 20.0, y + 4.0))
+        .next();
+    let t = hover
+        .or(any)
+        .expect("a unit under the first hidden column's top");
+    assert!(
+        t.contains("of hidden layer 1: bias") && t.contains("w1="),
+        "{t}"
+    );
+}
+
+#[test]
+fn the_eigenmode_figure_draws_one_curve_per_mode_and_panel() {
+    let (mut board, _) = glance_board(
+        "over-smooth",
+        json!([{"kind": "adapted"}, {"kind": "standard"}]),
+        30.0,
+    );
+    let fig = board.eigenmodes_figure();
+    // Two flows in the fixed basis, then the adapted flow's moving basis; QN = 32 modes each.
+    assert_eq!(fig.panels.len(), 3);
+    assert!(fig.panels.iter().all(|p| p.curves.len() == 32));
+    assert!(fig.panels[0].curves.iter().all(|c| c.predicted.is_empty()));
+    assert!(fig.panels[1].curves.iter().all(|c| !c.predicted.is_empty()));
+    let text = keep("eigenmodes", svg(&mut board, View::Eigenmodes));
+    assert!(text.contains("adapted: fixed basis at θ0; grey e^(−s/N)|e(0)|"));
+    assert!(text.contains("standard (RK45): fixed basis at θ0; dashed: linearized at θ0"));
+    assert!(text.contains("moving basis"));
+    assert!(text.matches("<polyline").count() >= 3 * 32);
+    let panel = board.eigenmodes_text().unwrap();
+    assert!(
+        panel.verdict.contains("exact, no linearization"),
+        "{}",
+        panel.verdict
+    );
+    assert!(
+        panel.verdict.contains("network linearized at θ0"),
+        "{}",
+        panel.verdict
+    );
+    let get = |k: &str| panel.readouts.iter().find(|r| r.key == k).map(|r| r.value);
+    let n = 16.0;
+    // Thm 2.1 mode by mode (tests/eigenmodes.rs derives the 1e-6).
+    for k in ["slope-min-adapted", "slope-max-adapted"] {
+        let v = get(k).unwrap();
+        assert!((v + 1.0 / n).abs() <= 1e-6, "{k} = {v}");
+    }
+    let spread = get("slope-max-standard").unwrap() - get("slope-min-standard").unwrap();
+    assert!(spread > 1e3 * 2e-6, "standard slopes spread {spread}");
+}
+
+#[test]
+fn the_boundary_at_screen_resolution_is_one_bitmap_on_a_canvas() {
+    let (mut board, _) = board_at("over-smooth", json!([{"kind": "adapted"}]), 4.0);
+    // The SVG path draws rectangles; the canvas path one image (a bitmap blit).
+    board.set_raster(true);
+    let mut out = String::new();
+    {
+        let area = SVGBackend::with_string(&mut out, (400, 300)).into_drawing_area();
+        board.draw(View::Boundary, &area, &Look::default()).unwrap();
+    }
+    // plotters' SVG backend without its image feature blits pixel by pixel: one rect per pixel
+    // of the plotting area, far more than the 24² cells.
+    assert!(out.matches("<rect").count() > 10 * 24 * 24);
 }

@@ -324,7 +324,7 @@ fn a_scenario_round_trips_through_load_frames_and_trace() {
 fn messages_serialize_with_a_type_tag() {
     let v = serde_json::to_value(Host::ready()).unwrap();
     assert_eq!(v["type"], "ready");
-    assert_eq!(v["protocol"], 2);
+    assert_eq!(v["protocol"], 3);
     let e = FromWorker::error(Some(3), &pullback::Error::invalid("net.widths[0]", "bad"));
     let v = serde_json::to_value(&e).unwrap();
     assert_eq!(

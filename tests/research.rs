@@ -188,6 +188,10 @@ fn figures_draw_every_view_with_content_in_svg_and_png() {
     ]);
     let mut files: Vec<(View, PathBuf)> = vec![];
     for view in View::ALL {
+        // `figures` says it cannot draw the eigenmode view from traces (a note, no file).
+        if view == View::Eigenmodes {
+            continue;
+        }
         let found: Vec<PathBuf> = [&svg_dir, &layers]
             .iter()
             .flat_map(|d| std::fs::read_dir(d).unwrap())

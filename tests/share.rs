@@ -22,7 +22,7 @@ fn defaults_are_readable_and_round_trip() {
     assert_eq!(
         hash,
         "preset=over-smooth&data=moons&N=16&noise=0.08&seed=1&net=16,16&act=tanh&eps=0.00000001&smax=160\
-         &flows=adapted,standard&view=cost,outputs,spectrum,boundary,collapse&speed=max"
+         &flows=adapted,standard&view=network,cost,outputs,spectrum,boundary,collapse&speed=max"
     );
     round_trip(&s);
     assert!(!s.edited());
@@ -242,6 +242,7 @@ fn presets_bring_the_views_that_show_them() {
     assert_eq!(
         s.views,
         vec![
+            View::Network,
             View::Cost,
             View::Outputs,
             View::Spectrum,

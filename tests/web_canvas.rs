@@ -34,6 +34,8 @@ fn feed(fig: &mut Figures, out: Array) {
             "family" => assert!(fig
                 .apply_family(get(&m, "family"), get(&m, "bulk"))
                 .unwrap()),
+            "modes" => assert!(fig.apply_modes(get(&m, "modes"), get(&m, "bulk")).unwrap()),
+            "tuned" => assert!(fig.retune(get(&m, "info")).unwrap()),
             "ack" => {}
             other => panic!("unexpected {other}: {m:?}"),
         }
@@ -603,4 +605,108 @@ fn the_homotopy_reparam_and_collapse_figures_draw_every_flow() {
             .count();
         assert!(n > 40, "class 1 missing in panel {half}: {n}");
     }
+}
+
+/// over-smooth with adapted and standard flows, the network diagram and the eigenmode view on,
+/// run to `s ≥ s_to` and paused.
+fn glance_figures(s_to: f64) -> (Figures, WorkerHost) {
+    let sc = pullback::run::presets::find("over-smooth")
+        .unwrap()
+        .scenario;
+    let mut host = WorkerHost::new();
+    let mut fig = Figures::new();
+    let load = js_sys::Object::new();
+    Reflect::set(&load, &"id".into(), &1.into()).unwrap();
+    Reflect::set(&load, &"type".into(), &"load".into()).unwrap();
+    Reflect::set(&load, &"scenario".into(), &sc.to_json().into()).unwrap();
+    let flows = r#"[{"kind": "adapted"}, {"kind": "standard"}]"#;
+    Reflect::set(&load, &"flows".into(), &JSON::parse(flows).unwrap()).unwrap();
+    feed(&mut fig, host.handle(load.into()).unwrap());
+    send(
+        &mut fig,
+        &mut host,
+        r#"{"id": 2, "type": "network", "lane": 0}"#,
+    );
+    send(
+        &mut fig,
+        &mut host,
+        r#"{"id": 3, "type": "eigenmodes", "lane": 0}"#,
+    );
+    send(&mut fig, &mut host, r#"{"id": 4, "type": "play"}"#);
+    while host.wants_tick() && fig.s() < s_to {
+        let out = host.tick().unwrap();
+        feed(&mut fig, out);
+    }
+    send(&mut fig, &mut host, r#"{"id": 5, "type": "pause"}"#);
+    (fig, host)
+}
+
+#[wasm_bindgen_test]
+fn the_network_diagram_draws_its_units_and_signed_edges() {
+    let (mut fig, _) = glance_figures(20.0);
+    let c = canvas(900, 420);
+    fig.draw("network", c.clone(), 1.0).unwrap();
+    let px = Pixels::of(&c);
+    assert!(px.ink() > 0.1, "ink {}", px.ink());
+    // Positive weights and activations blue, negative ones vermillion (full colour where a tanh
+    // unit saturates or an edge is its layer's largest).
+    assert!(px.count(PALETTE[0], 30) > 50, "no blue");
+    assert!(px.count(PALETTE[1], 30) > 50, "no vermillion");
+    let sum = fig.network_summary().unwrap();
+    assert_eq!(get(&sum, "drawn").as_f64(), Some(36.0));
+    let cols = Array::from(&get(&sum, "columns"));
+    assert_eq!(cols.length(), 4);
+    // The columns run left to right, and the pointer over a hidden unit reads its weights.
+    let xs: Vec<f64> = cols
+        .iter()
+        .map(|c| get(&c, "x").as_f64().unwrap())
+        .collect();
+    assert!(xs.windows(2).all(|w| w[0] < w[1]), "{xs:?}");
+    let top = get(&cols.get(1), "top").as_f64().unwrap();
+    let hover = (0..60)
+        .filter_map(|d| fig.hover("network", xs[1] + d as f64 - 30.0, top + 6.0))
+        .next()
+        .expect("a unit under the first hidden column");
+    assert!(hover.contains("of hidden layer 1: bias"), "{hover}");
+}
+
+#[wasm_bindgen_test]
+fn the_eigenmode_figure_draws_a_curve_per_mode() {
+    let (mut fig, _) = glance_figures(30.0);
+    let c = canvas(900, 420);
+    fig.draw("eigenmodes", c.clone(), 1.0).unwrap();
+    let px = Pixels::of(&c);
+    assert!(px.ink() > 0.03, "ink {}", px.ink());
+    use pullback::plot::eigenmodes::mode_color;
+    for k in [0, 15, 31] {
+        assert!(
+            px.count(mode_color(k, 32), 12) > 20,
+            "mode {k}'s colour is missing"
+        );
+    }
+    let panel = fig.eigenmodes_panel().unwrap();
+    let verdict = get(&panel, "verdict").as_string().unwrap();
+    assert!(verdict.contains("exact, no linearization"), "{verdict}");
+}
+
+#[wasm_bindgen_test]
+fn a_tune_keeps_the_history_and_renames_the_flow() {
+    let (mut fig, mut host) = figures(
+        "over-smooth",
+        r#"[{"kind": "adapted"}, {"kind": "gd", "h": 0.05}]"#,
+        2.0,
+    );
+    let s = fig.s();
+    send(
+        &mut fig,
+        &mut host,
+        r#"{"id": 30, "type": "tune", "h": 0.1}"#,
+    );
+    assert_eq!(fig.s(), s, "the history stays");
+    let c = canvas(600, 360);
+    fig.draw("cost", c.clone(), 1.0).unwrap();
+    assert!(
+        Pixels::of(&c).count(PALETTE[2], 10) > 20,
+        "the gd curve is gone"
+    );
 }

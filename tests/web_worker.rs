@@ -36,7 +36,7 @@ fn a_scenario_round_trips_through_the_worker_protocol() {
     let mut host = WorkerHost::new();
     let ready = host.ready().unwrap();
     assert_eq!(get(&ready, "type").as_string().unwrap(), "ready");
-    assert_eq!(get(&ready, "protocol").as_f64().unwrap(), 2.0);
+    assert_eq!(get(&ready, "protocol").as_f64().unwrap(), 3.0);
 
     let sc = pullback::run::presets::find("over-smooth")
         .unwrap()

@@ -272,6 +272,19 @@ impl Replay {
             }
             lanes.push(self.lane_frame(t, tr.samples.len(), trail.len()));
         }
+        // The network diagram of the first trace at its end point, as the page draws the lane it
+        // follows; its bulk comes after the lanes' (no heatmap in this frame).
+        let network = self.traces.first().map(|tr| {
+            let (h, b) = crate::app::protocol::diagram(
+                &self.model,
+                &tr.final_state.theta,
+                0,
+                &tr.events,
+                info.bounds,
+            );
+            bulk.extend(b);
+            h
+        });
         let header = FrameHeader {
             epoch: info.epoch,
             running: false,
@@ -279,6 +292,7 @@ impl Replay {
             stopped: None,
             lanes,
             heat: None,
+            network,
         };
         board.apply(&header, &bulk)?;
         Ok(board)
@@ -308,6 +322,7 @@ impl Replay {
             stopped: None,
             lanes,
             heat: Some(HeatHeader { lane, size, bounds }),
+            network: None,
         };
         Some((header, bulk))
     }

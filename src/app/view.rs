@@ -27,11 +27,17 @@ pub enum View {
     Critical,
     /// The constructive-minimizer panel: the data layer by layer.
     Construct,
+    /// The network diagram: layers of units, edges by the live weights, each unit's activation
+    /// over the input plane.
+    Network,
+    /// The output error along the NTK's eigenvectors over `s`, one curve per mode.
+    Eigenmodes,
 }
 
 impl View {
     /// Every view, in page order.
-    pub const ALL: [View; 10] = [
+    pub const ALL: [View; 12] = [
+        View::Network,
         View::Cost,
         View::Outputs,
         View::Spectrum,
@@ -42,10 +48,12 @@ impl View {
         View::Homotopy,
         View::Critical,
         View::Construct,
+        View::Eigenmodes,
     ];
 
     /// The views shown when the link names none.
-    pub const DEFAULT: [View; 5] = [
+    pub const DEFAULT: [View; 6] = [
+        View::Network,
         View::Cost,
         View::Outputs,
         View::Spectrum,
@@ -66,6 +74,8 @@ impl View {
             View::Homotopy => "homotopy",
             View::Critical => "critical",
             View::Construct => "construct",
+            View::Network => "network",
+            View::Eigenmodes => "eigenmodes",
         }
     }
 
@@ -74,7 +84,7 @@ impl View {
         View::ALL.into_iter().find(|v| v.key() == key)
     }
 
-    /// Position in [`View::ALL`].
+    /// A distinct index below `View::ALL.len()` (the declaration order), for per-view arrays.
     pub(crate) fn index(self) -> usize {
         self as usize
     }

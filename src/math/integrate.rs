@@ -558,8 +558,22 @@ impl Stepper {
     ///
     /// Errors: a failing evaluation at the new state.
     pub fn restart(&mut self, s: f64, y: &[f64], sys: &mut dyn System) -> Result<()> {
+        self.restart_with(self.spec, s, y, sys)
+    }
+
+    /// Restarts from `(s, y)` with new parameters `spec` (a learning rate changed mid-orbit),
+    /// keeping the counters; a fixed step counts its grid `s + k·h` from `s`.
+    ///
+    /// Errors: invalid parameters (named) or a failing evaluation; nothing changes then.
+    pub fn restart_with(
+        &mut self,
+        spec: IntegratorSpec,
+        s: f64,
+        y: &[f64],
+        sys: &mut dyn System,
+    ) -> Result<()> {
         let stats = self.stats;
-        let mut fresh = Stepper::new(self.spec, s, y, sys)?;
+        let mut fresh = Stepper::new(spec, s, y, sys)?;
         fresh.stats.steps += stats.steps;
         fresh.stats.rejected += stats.rejected;
         fresh.stats.evals += stats.evals;

@@ -6,6 +6,7 @@ pub mod construct;
 pub mod critical;
 pub mod data;
 pub mod diagnostics;
+pub mod eigenmodes;
 pub mod fast;
 pub mod flow;
 pub mod hessian;

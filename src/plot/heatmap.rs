@@ -19,6 +19,9 @@ pub struct HeatmapFigure {
     pub points: Vec<(f64, f64, usize)>,
     /// Caption (which flow, at which `s`).
     pub title: String,
+    /// Draw the grid as one bitmap at the plotting area's pixel size, interpolated between cell
+    /// centres (a canvas: one blit), rather than one rectangle per cell (SVG).
+    pub raster: bool,
 }
 
 /// Mixes `c` towards white by `t ∈ [0, 1]`.
@@ -111,7 +114,11 @@ pub fn draw<DB: DrawingBackend>(
         .map_err(err)?;
     let geom = Geom::of(chart.plotting_area(), [x0, x1], [y0, y1], false);
     let n = fig.size;
-    if n > 0 && fig.cells.len() == n * n {
+    if fig.raster && n > 0 && fig.cells.len() == n * n {
+        let plot = chart.plotting_area().strip_coord_spec();
+        let (w, h) = plot.dim_in_pixel();
+        super::grid::draw_grid(&plot, (0, 0, w, h), &fig.cells, n, true)?;
+    } else if n > 0 && fig.cells.len() == n * n {
         let (dx, dy) = ((x1 - x0) / n as f64, (y1 - y0) / n as f64);
         chart
             .draw_series(fig.cells.iter().enumerate().map(|(i, c)| {

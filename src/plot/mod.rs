@@ -3,8 +3,11 @@
 
 pub mod collapse;
 pub mod cost;
+pub mod eigenmodes;
+pub mod grid;
 pub mod heatmap;
 pub mod layers;
+pub mod network;
 pub mod outputs;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod raster;

@@ -128,6 +128,18 @@ pub enum EventKind {
         #[serde(flatten)]
         at: Option<NoEscape>,
     },
+    /// A parameter of the run changed mid-orbit (the page's live controls): the orbit before `s`
+    /// used `previous`, the orbit after it uses `value`. The trace's scenario holds the values
+    /// the run started with, so rerunning it reproduces the orbit up to the first `tune` event.
+    Tune {
+        /// `h` (the learning rate of gradient descent), `alpha` (the homotopy's blend) or
+        /// `epsilon` (`stop.cost_below`).
+        parameter: String,
+        /// The new value (`null`: `ε` unset).
+        value: Option<f64>,
+        /// The value before.
+        previous: Option<f64>,
+    },
 }
 
 /// The rest test of an end point, as the keys of `stationary` and `global_minimum` events.
@@ -186,7 +198,7 @@ pub struct Singularity {
 
 impl EventKind {
     /// The `kind` key: `cost_below`, `stationary`, `s_max`, `max_steps`, `non_finite`,
-    /// `step_size`, `rank_change`, `trapped`, `escape` or `no_escape`.
+    /// `step_size`, `rank_change`, `trapped`, `escape`, `no_escape` or `tune`.
     pub fn name(&self) -> &'static str {
         match self {
             EventKind::CostBelow { .. } => "cost_below",
@@ -202,6 +214,7 @@ impl EventKind {
             EventKind::Trapped(_) => "trapped",
             EventKind::Escape(_) => "escape",
             EventKind::NoEscape { .. } => "no_escape",
+            EventKind::Tune { .. } => "tune",
         }
     }
 }

@@ -347,6 +347,51 @@ impl Comparison {
         adv
     }
 
+    /// Changes the comparison's parameters mid-orbit, from each lane's current state on: the
+    /// learning rate `h` of the gradient-descent lane, the blend `α` of the homotopy lane, and
+    /// `ε = stop.cost_below` of every lane (`Some(None)` unsets it). Each lane records what
+    /// changed as `tune` events (see [`Session::tune`]); `h` or `α` without their flow among the
+    /// lanes changes nothing.
+    ///
+    /// Errors: `h ≤ 0` (`h`), `α ∉ [0, 1]` (`alpha`), `ε ≤ 0` (`epsilon`), checked before
+    /// anything changes; a failing evaluation of a lane.
+    pub fn tune(
+        &mut self,
+        h: Option<f64>,
+        alpha: Option<f64>,
+        epsilon: Option<Option<f64>>,
+    ) -> Result<()> {
+        if let Some(h) = h {
+            FlowChoice::Gd { h }.validate()?;
+        }
+        if let Some(alpha) = alpha {
+            FlowChoice::Homotopy { alpha }.validate()?;
+        }
+        if let Some(Some(e)) = epsilon {
+            if !(e.is_finite() && e > 0.0) {
+                return Err(Error::invalid("epsilon", format!("must be > 0, got {e}")));
+            }
+        }
+        for lane in &mut self.lanes {
+            let (flow, integrator) = match (lane.choice, h, alpha) {
+                (FlowChoice::Gd { .. }, Some(h), _) => {
+                    lane.choice = FlowChoice::Gd { h };
+                    (None, Some(IntegratorSpec::Euler { h }))
+                }
+                (FlowChoice::Homotopy { .. }, _, Some(alpha)) => {
+                    lane.choice = FlowChoice::Homotopy { alpha };
+                    (Some(FlowSpec::Homotopy { alpha }), None)
+                }
+                _ => (None, None),
+            };
+            lane.session.tune(flow, integrator, epsilon)?;
+        }
+        if let Some(e) = epsilon {
+            self.base.stop.cost_below = e;
+        }
+        Ok(())
+    }
+
     /// How far a run to `C ≤ ε` has come, in `[0, 1]`: per lane the larger of `s/s_max` and
     /// `log(C(0)/C) / log(C(0)/ε)` (1 once ended), and the smallest over lanes.
     pub fn progress(&self, eps: Option<f64>) -> f64 {

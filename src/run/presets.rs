@@ -16,6 +16,8 @@ pub struct Preset {
     pub name: &'static str,
     /// One line saying what it shows.
     pub summary: &'static str,
+    /// The story in a few words, for the page's preset cards (the summary has the numbers).
+    pub story: &'static str,
     /// The scenario.
     pub scenario: Scenario,
 }
@@ -490,66 +492,79 @@ pub fn all() -> Vec<Preset> {
         Preset {
             name: "over-smooth",
             summary: "overparametrized tanh net (K=354 > QN=32): adapted cost falls exactly as e^{-2s/N} (Thm 2.1)",
+            story: "Every output runs straight to its target",
             scenario: over_smooth(),
         },
         Preset {
             name: "under-stationary",
             summary: "underparametrized net (K=15 < QN=120): the adapted flow rests at C = (N/2)|P⊥∇C|² > 0 (Thm 5.1)",
+            story: "K < QN: the adapted flow rests at C > 0",
             scenario: under_stationary(),
         },
         Preset {
             name: "borderline",
             summary: "K = QN = 12: over- and underparametrized adapted flows coincide, −D⁻¹∇C (Section 6)",
+            story: "K = QN: both adapted forms coincide",
             scenario: borderline(),
         },
         Preset {
             name: "linear-rank",
             summary: "linear network, N = 4 ≤ M = 6 independent inputs: measured rank D = QN = 8, as Section 2.1.1 says",
+            story: "A linear net: rank D as the paper counts it",
             scenario: linear_rank(),
         },
         Preset {
             name: "two-layer-linear",
             summary: "two-layer linear net, rank-one W1, W2 (Section 2.1.1): measured rank D = 8 = r2 N + (Q−r2)(r1+1), above the paper's bound r1 N + r2 Q = 7 (the output bias adds the constant direction)",
+            story: "Rank-one layers: rank D beside the paper's bound",
             scenario: two_layer_linear(),
         },
         Preset {
             name: "shallow-relu-inactive",
             summary: "shallow ReLU net, 2 of 4 inputs fully inactive (2.39): measured rank D = JQ + Q = 6, not JQ = 4 (the output bias moves inactive samples); rests at C = 1/8, escape finds no descent (transversally minimal)",
+            story: "A rest point that no escape step leaves",
             scenario: shallow_relu_inactive(),
         },
         Preset {
             name: "softplus-trapped",
             summary: "softplus net on XOR with W1 = 0: the standard flow stops at a rank-loss equilibrium (rank D = 3 < QN = 4, C = 1/2); automatic escape along the normal bundle (4.15)-(4.17) frees it",
+            story: "The standard flow rests at C = 1/2; escape frees it",
             scenario: softplus_trapped(),
         },
         Preset {
             name: "standard-trapping",
             summary: "XOR with W1 ~ 1e-3: full rank 4 = QN, yet the standard flow is trapped where rho < 1e-2 far longer than the Prop 3.1 bound; the adapted flow is not",
+            story: "Full rank, yet the standard flow crawls",
             scenario: standard_trapping(),
         },
         Preset {
             name: "constructive",
             summary: "truncation-map ReLU network (K=27 < QN=90): cost exactly zero, one class collapsed per hidden layer (Chen–Muñoz Ewald)",
+            story: "K < QN, yet a hand-built ReLU net fits exactly",
             scenario: constructive(),
         },
         Preset {
             name: "clustered-family",
             summary: "two clusters, M = M_ℓ = Q = 2 (Chen–Muñoz Ewald 2023): a whole family θ(μ) of zero-cost minimizers; move μ, click the input plane to classify by the metric d",
+            story: "A family of exact minimizers: move μ, click to classify",
             scenario: clustered_family(),
         },
         Preset {
             name: "weighted-cost",
             summary: "the slides' weighted cost Σ_j (1/N_j)Σ|x_i − y_j|² on classes of 3, 6 and 12 points: the adapted flow gives each class its own clock e^{-2s/N_j}",
+            story: "The slides' weighted cost: each class on its own clock",
             scenario: weighted_cost(),
         },
         Preset {
             name: "non-approximability",
             summary: "same data and network from a random start beside the zero-cost minimizer θ_c: gradient descent (h = 0.5) ends at s_max still moving, so no rest-point theorem applies to it; the panel says which hypothesis fails",
+            story: "A random start: gradient descent ends at s_max still moving",
             scenario: non_approximability(),
         },
         Preset {
             name: "non-approximability-rest",
             summary: "a start where gradient descent comes to rest (rank_loss_rest, every hidden unit dead): 2311.07065's hypotheses hold there and C = (N/2)|P⊥∇C|² = 1/3 > 0; Thm 5.1's rank D = K fails (ReLU); the adapted flow keeps moving",
+            story: "Gradient descent at rest with C > 0, hypotheses checked",
             scenario: non_approximability_rest(),
         },
     ]

@@ -11,17 +11,17 @@
 //! hook ([`install_panic_hook`]) reports anything that slips through to the page.
 
 pub mod bench;
+mod canvas;
 
 use crate::app::board::Board;
 use crate::app::edit;
 use crate::app::inspect::{ClassifyReport, ConstructionReport, CriticalReport};
-use crate::app::protocol::{FamilyHeader, FrameHeader, Host, Reply, RunInfo};
+use crate::app::protocol::{FamilyHeader, FrameHeader, Host, ModesHeader, Reply, RunInfo};
 use crate::app::share::Settings;
 use crate::app::view::View;
 use crate::plot::Look;
 use js_sys::{Array, Float64Array, Object, Reflect};
 use plotters::prelude::IntoDrawingArea;
-use plotters_canvas::CanvasBackend;
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -53,19 +53,28 @@ pub fn install_panic_hook() {
     });
 }
 
-/// The presets for the menu: `[{name, summary}]`, in menu order.
+/// The presets for the menu and the cards: `[{name, summary, story, views}]`, in menu order
+/// (`views`: what choosing it adds, the panel it is about first).
 #[wasm_bindgen]
 pub fn presets() -> Result<JsValue, JsError> {
     #[derive(Serialize)]
     struct Entry {
         name: &'static str,
         summary: &'static str,
+        story: &'static str,
+        /// The views the preset adds; the first is the panel it is about.
+        views: Vec<&'static str>,
     }
     let list: Vec<Entry> = crate::run::presets::all()
         .iter()
         .map(|p| Entry {
             name: p.name,
             summary: p.summary,
+            story: p.story,
+            views: crate::app::share::preset_views(p.name)
+                .iter()
+                .map(|v| v.key())
+                .collect(),
         })
         .collect();
     to_js(&list)
@@ -278,9 +287,10 @@ impl Figures {
     /// An empty board.
     #[wasm_bindgen(constructor)]
     pub fn new() -> Figures {
-        Figures {
-            board: Board::new(),
-        }
+        let mut board = Board::new();
+        // The canvas blits colour grids at once (canvas::FastCanvas).
+        board.set_raster(true);
+        Figures { board }
     }
 
     /// Starts over with a `loaded` message's `info` and `bulk`.
@@ -305,8 +315,8 @@ impl Figures {
         scale: f64,
     ) -> Result<(), JsError> {
         let view = view_of(view)?;
-        let backend = CanvasBackend::with_canvas_object(canvas)
-            .ok_or_else(|| JsError::new("canvas: no 2d context"))?;
+        let backend =
+            canvas::FastCanvas::new(canvas).ok_or_else(|| JsError::new("canvas: no 2d context"))?;
         let area = backend.into_drawing_area();
         self.board
             .draw(view, &area, &Look::scaled(scale))
@@ -398,6 +408,39 @@ impl Figures {
     /// Forgets the homotopy family.
     pub fn clear_family(&mut self) {
         self.board.clear_family();
+    }
+
+    /// Takes a `tuned` message's `info` (parameters changed mid-orbit, history kept); `false`
+    /// when stale.
+    pub fn retune(&mut self, info: JsValue) -> Result<bool, JsError> {
+        let info: RunInfo = serde_wasm_bindgen::from_value(info).map_err(js_err)?;
+        self.board.retune(info).map_err(js_err)
+    }
+
+    /// Takes a `modes` message's `modes` header and `bulk`; `false` when stale.
+    pub fn apply_modes(&mut self, modes: JsValue, bulk: JsValue) -> Result<bool, JsError> {
+        let h: ModesHeader = serde_wasm_bindgen::from_value(modes).map_err(js_err)?;
+        self.board.apply_modes(h, &bulk_of(bulk)?).map_err(js_err)
+    }
+
+    /// Forgets the eigenmode view.
+    pub fn clear_modes(&mut self) {
+        self.board.clear_modes();
+    }
+
+    /// The eigenmode view's sentence and readouts (`null` before its first message).
+    pub fn eigenmodes_panel(&self) -> Result<JsValue, JsError> {
+        to_js(&self.board.eigenmodes_text())
+    }
+
+    /// Side of the decision-boundary grid last received (0 before one).
+    pub fn heat_size(&self) -> usize {
+        self.board.heat_size()
+    }
+
+    /// The network diagram's sizes and column positions in device pixels (`null` before one).
+    pub fn network_summary(&self) -> Result<JsValue, JsError> {
+        to_js(&self.board.network_summary())
     }
 
     /// Sets the layer view's position (fractions animate between stages).

@@ -358,7 +358,7 @@ await test('without the test flag there are no test hooks: no window.pullback, a
   await context.close();
 });
 
-await test('keyboard: space plays and pauses, "." steps, "r" resets', async () => {
+await test('keyboard: space plays and pauses, "." steps, "r" rewinds', async () => {
   const { page, context } = await open('#preset=under-stationary&flows=adapted,standard&speed=5');
   await waitState(page, ['ready']);
   const every = await page.evaluate(() => window.pullback.info().every_s);
@@ -374,7 +374,7 @@ await test('keyboard: space plays and pauses, "." steps, "r" resets', async () =
   await waitState(page, ['paused']);
   await page.keyboard.press('r');
   await waitState(page, ['ready']);
-  assert(await value(page, 's') === 0, 'reset did not return to s = 0');
+  assert(await value(page, 's') === 0, 'rewind did not return to s = 0');
   await context.close();
 });
 
@@ -692,7 +692,7 @@ await test('the bench M network (K = 4482, QN = 400) on the page: the adapted fl
 
 await test('30 s run with every flow and view: still running after 30 s, no console error (the page\'s long tasks printed)', async () => {
   const { page, context } = await open(
-    '#preset=over-smooth&flows=adapted,standard,gd,homotopy&speed=4&view=cost,outputs,spectrum,boundary,collapse,singular,reparam,homotopy,critical,construct',
+    '#preset=over-smooth&flows=adapted,standard,gd,homotopy&speed=4&view=network,cost,outputs,spectrum,boundary,collapse,singular,reparam,homotopy,critical,construct,eigenmodes',
     { viewport: { width: 1400, height: 5200 }, longtasks: true },
   );
   await waitState(page, ['ready']);

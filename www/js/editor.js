@@ -7,11 +7,13 @@ import { $, showBanner, download } from './ui.js';
 import { markDirty, layoutViews, onFigureClick, figureRatio } from './figures.js';
 import { renderPanels } from './panels.js';
 import { updateSizes } from './readouts.js';
-import { scheduleLoad, reload, sendSpeed, sendHeat, syncViews } from './session.js';
+import { scheduleLoad, reload, sendSpeed, syncViews, tuneOrLoad } from './session.js';
 import { writeHash } from './embed.js';
 
 // Radius (CSS px) around a shift-click within which a point is removed.
 const REMOVE_RADIUS_PX = 12;
+// The keys a running comparison takes in place (session.js: tuneOrLoad).
+const LIVE = new Set(['h', 'alpha', 'eps']);
 // Width of a hidden layer added by "+ hidden layer".
 const NEW_LAYER_WIDTH = 8;
 // Fields typed as text: an empty eps or smax means 'none'.
@@ -49,14 +51,15 @@ export function afterEdit(key) {
   const { page, figures, info } = state;
   writeHash();
   renderEditor();
-  // Reloads only when the scenario or the flows changed.
-  scheduleLoad();
+  // Reloads only when the scenario or the flows changed; h, α and ε change a run in place.
+  if (LIVE.has(key)) tuneOrLoad();
+  else scheduleLoad();
   // A chosen preset may bring its own views (share::preset_views).
   if (key === 'view' || key === 'preset') { layoutViews(); syncViews(); renderPanels(); }
   if (key === 'speed') sendSpeed();
   if (key === 'focus' && info) {
     figures.set_focus(Math.min(page.focus_index(), info.lanes.length - 1));
-    sendHeat();
+    syncViews();
     markDirty();
   }
   if (key === 'stage' && info) {
@@ -95,6 +98,7 @@ export function renderEditor() {
   $('speed').value = speed;
   const preset = page.preset();
   $('preset').value = preset ?? '';
+  for (const card of $('preset-cards').children) card.setAttribute('aria-pressed', String(card.dataset.preset === preset && !page.edited()));
   const p = state.presets.find((x) => x.name === preset);
   $('preset-summary').textContent = !p ? 'a custom scenario' : page.edited() ? `edited from ${p.name}: ${p.summary}` : p.summary;
   const flows = page.get('flows').split(',');
@@ -175,6 +179,27 @@ export function buildPresetMenu(list) {
   sel.add(new Option('(custom scenario)', ''));
   sel.options[0].disabled = true;
   for (const p of list) sel.add(new Option(p.name, p.name));
+  // The same presets as cards: the name and its story; the summary (with the numbers) on hover.
+  const cards = $('preset-cards');
+  for (const p of list) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.dataset.preset = p.name;
+    b.title = p.summary;
+    const name = document.createElement('b');
+    name.textContent = p.name;
+    const story = document.createElement('span');
+    story.textContent = p.story;
+    b.append(name, story);
+    b.onclick = () => choosePreset(p.name);
+    cards.append(b);
+  }
+}
+
+function choosePreset(name) {
+  try { state.page.choose_preset(name); } catch (err) { showBanner(err.message); return; }
+  state.leadView = null;
+  afterEdit('preset');
 }
 
 // ---------------------------------------------------------------- points and CSV
@@ -219,10 +244,7 @@ async function importCsv(e) {
 // ---------------------------------------------------------------- bindings
 
 export function bindEditor() {
-  $('preset').onchange = (e) => {
-    try { state.page.choose_preset(e.target.value); } catch (err) { showBanner(err.message); return; }
-    afterEdit('preset');
-  };
+  $('preset').onchange = (e) => choosePreset(e.target.value);
   for (const id of ['speed', 'data', 'act', 'focus']) $(id).onchange = (e) => edit(id, e.target.value, e.target);
   for (const id of FIELDS) {
     const el = $(id);

@@ -7,7 +7,7 @@
 // the wasm `Figures` unless registerFigure gives it another renderer: a new figure is a
 // `<figure data-view=…>` with a canvas, a view name the wasm `Page` accepts, and (when it is not
 // drawn by `Figures`) one registerFigure call.
-import { state, metrics, note } from './state.js';
+import { state, metrics, note, emit } from './state.js';
 import { $, dpr, showBanner, download } from './ui.js';
 
 // The wasm module draws and reads the cursor.
@@ -43,13 +43,45 @@ export function markDirty(view) {
   else for (const v of registry.keys()) dirty.add(v);
 }
 
-// Shows the chosen views, hides the others.
+// The headline's figures, in this order, on the page's first screen.
+const HEADLINE = ['network', 'cost', 'outputs'];
+
+// The panel the page leads with after the headline: one that asked to be seen (a rest point's
+// critical panel), else the one the preset is about (the first of its views), when shown.
+function leadView(views) {
+  if (state.leadView && views.includes(state.leadView)) return state.leadView;
+  const p = state.presets.find((x) => x.name === state.page.preset());
+  const lead = p && p.views && p.views[0];
+  return lead && views.includes(lead) ? lead : null;
+}
+
+// Shows the chosen views, hides the others. On the page the headline comes first, then the lead
+// panel, then the rest in the document's order; an embed keeps the order of the document.
 export function layoutViews() {
   const views = state.page.views();
-  for (const { view, figure } of registry.values()) figure.hidden = !views.includes(view);
+  const embed = document.body.classList.contains('embed');
+  const lead = embed ? null : leadView(views);
+  let k = 0;
+  for (const { view, figure } of registry.values()) {
+    figure.hidden = !views.includes(view);
+    const head = HEADLINE.indexOf(view);
+    figure.style.order = embed ? '' : String(head >= 0 ? 1 + head : view === lead ? 1 + HEADLINE.length : 10 + k);
+    k += 1;
+  }
   document.body.style.setProperty('--views', String(views.length));
   layoutEmbedGrid();
   markDirty();
+}
+
+// Brings a view that just appeared into the window when it is not wholly inside (a rest point's
+// panel: the user should not have to look for it) and outlines it for a moment.
+export function revealFigure(view) {
+  const e = registry.get(view);
+  if (!e || e.figure.hidden || document.body.classList.contains('embed')) return;
+  const r = e.figure.getBoundingClientRect();
+  if (r.top < 0 || r.bottom > window.innerHeight) e.figure.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  e.figure.classList.add('revealed');
+  setTimeout(() => e.figure.classList.remove('revealed'), 1600);
 }
 
 // Width over height a figure reads best at; an embed's grid gives each view the largest cell of
@@ -132,7 +164,17 @@ function sizeCanvas(c, box = null) {
     c.width = w;
     c.height = h;
     markDirty(entry.view);
+    emit('resized', entry.view);
+    // The print layout may still be settling (a device-pixel snap after the swap): the image
+    // follows the canvas it stands for.
+    if (entry.figure.querySelector('img.print-image')) printImage(entry);
   }
+}
+
+// A view's canvas size in device pixels ([0, 0] before it is laid out).
+export function canvasSize(view) {
+  const entry = registry.get(view);
+  return entry ? [entry.canvas.width, entry.canvas.height] : [0, 0];
 }
 
 const resizeAll = () => { for (const { canvas } of registry.values()) sizeCanvas(canvas); };
@@ -148,26 +190,30 @@ export function swapInPrintImages() {
   if (!state.figures || !state.page) return;
   for (const view of state.page.views()) {
     const entry = registry.get(view);
-    if (!entry) continue;
-    const { figure, canvas } = entry;
-    if (dirty.has(view) || !lastDraw[view]) draw(view);
-    if (canvas.width < 8 || canvas.height < 8) continue;
-    let img = figure.querySelector('img.print-image');
-    if (!img) {
-      img = document.createElement('img');
-      img.className = 'print-image';
-      img.alt = figure.querySelector('figcaption span')?.textContent || view;
-      canvas.after(img);
-    }
-    const r = canvas.getBoundingClientRect();
-    img.style.width = `${r.width}px`;
-    img.style.aspectRatio = `${canvas.width} / ${canvas.height}`;
-    // The image replaces the canvas once it has loaded (images load asynchronously, and a print
-    // that starts at once, like a PDF made by the browser itself, would catch it empty); until
-    // then the canvas, drawn just now, prints.
-    img.onload = () => { if (img.isConnected) figure.classList.add('printed'); };
-    img.src = canvas.toDataURL('image/png');
+    if (entry) printImage(entry);
   }
+}
+
+// The print image of one figure, made or remade from its canvas as drawn now.
+function printImage(entry) {
+  const { view, figure, canvas } = entry;
+  if (dirty.has(view) || !lastDraw[view]) draw(view);
+  if (canvas.width < 8 || canvas.height < 8) return;
+  let img = figure.querySelector('img.print-image');
+  if (!img) {
+    img = document.createElement('img');
+    img.className = 'print-image';
+    img.alt = figure.querySelector('figcaption span')?.textContent || view;
+    canvas.after(img);
+  }
+  const r = canvas.getBoundingClientRect();
+  img.style.width = `${r.width}px`;
+  img.style.aspectRatio = `${canvas.width} / ${canvas.height}`;
+  // The image replaces the canvas once it has loaded (images load asynchronously, and a print
+  // that starts at once, like a PDF made by the browser itself, would catch it empty); until
+  // then the canvas, drawn just now, prints.
+  img.onload = () => { if (img.isConnected) figure.classList.add('printed'); };
+  img.src = canvas.toDataURL('image/png');
 }
 
 export function removePrintImages() {

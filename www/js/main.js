@@ -8,10 +8,11 @@
 //   readouts.js  toolbar and lane table                session.js   the run: messages, commands
 //   editor.js    settings, points, CSV                 embed.js     hash, embed mode, share links
 //   api.js       the embed API (postMessage), holds on the run while off screen
+//   network.js   the network diagram's +/− buttons
 //
 // Imports point one way, down: state, ui, testing ← worker-client, figures ← panels, readouts ←
-// session; state, ui ← embed; session, embed ← editor ← api ← main. News that travels up (a run
-// loaded, a rest point to show) is an event (state.js).
+// session; state, ui ← embed; session, embed ← editor ← api ← main; figures ← network ← main.
+// News that travels up (a run loaded, a rest point to show) is an event (state.js).
 import init, { Figures, presets, install_panic_hook } from '../pkg/pullback.js';
 import { state, metrics } from './state.js';
 import { $, setState, showBanner, download } from './ui.js';
@@ -25,6 +26,7 @@ import {
 import { edit, renderEditor, bindEditor, buildPresetMenu } from './editor.js';
 import { readHash, hashIsCurrent, writeHash, bindShare } from './embed.js';
 import { installEmbedApi } from './api.js';
+import { bindNetwork } from './network.js';
 
 function bindToolbar() {
   $('banner-close').onclick = () => { $('banner').hidden = true; };
@@ -42,6 +44,19 @@ function bindToolbar() {
     if (e.key === ' ') { e.preventDefault(); togglePlay(); }
     else if (e.key === '.') step();
     else if (e.key === 'r' || e.key === 'R') reset();
+  });
+}
+
+// The explanation under the figures is open the first time and then as the user left it (the
+// browser's storage; where there is none, it is open).
+const EXPLAIN_KEY = 'pullback.explain';
+function bindExplain() {
+  const fold = $('explain-fold');
+  try {
+    if (localStorage.getItem(EXPLAIN_KEY) === 'closed') fold.open = false;
+  } catch (e) { /* no storage (a sandboxed frame): open */ }
+  fold.addEventListener('toggle', () => {
+    try { localStorage.setItem(EXPLAIN_KEY, fold.open ? 'open' : 'closed'); } catch (e) { /* no storage */ }
   });
 }
 
@@ -76,6 +91,8 @@ async function boot() {
   bindEditor();
   bindShare();
   bindPanels({ inspect, escape, edit, construct: requestConstruct, classify });
+  bindNetwork({ edit });
+  bindExplain();
   window.addEventListener('hashchange', onHashChange);
   renderEditor();
   layoutViews();

@@ -219,7 +219,17 @@ function renderReparam() {
   fillReadouts($('reparam-readouts'), p.readouts);
 }
 
+// ---------------------------------------------------------------- eigenmodes
+
+function renderModes() {
+  const p = state.figures.eigenmodes_panel();
+  if (!p) return;
+  setText('modes-verdict', p.verdict);
+  fillReadouts($('modes-readouts'), p.readouts);
+}
+
 registerPanel('critical', renderCritical);
+registerPanel('eigenmodes', renderModes);
 registerPanel('construct', renderConstruct);
 registerPanel('homotopy', renderFamily);
 registerPanel('reparam', renderReparam);

@@ -47,6 +47,18 @@ export function showLoaded(info) {
   $('rank-formula').textContent = rf ?? '';
 }
 
+// Parameters changed in place: the flows' names (gradient descent's h, the homotopy's α) in the
+// table and the trace menu.
+export function showTuned(info) {
+  const rows = $('lanes').tBodies[0].rows;
+  info.lanes.forEach((l, i) => {
+    const name = rows[i] && rows[i].querySelector('.name');
+    if (name) name.textContent = l.label;
+    const opt = $('trace-lane').options[i];
+    if (opt) opt.textContent = l.label;
+  });
+}
+
 export function showProgress(value) {
   $('progress').hidden = false;
   $('progress').value = value;

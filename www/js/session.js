@@ -2,18 +2,18 @@
 // what to load and when, the commands (play, pause, step, reset, run until, inspect, escape,
 // trace), and what each answer changes on the page. The worker integrates; this module keeps
 // `state` in step with its answers and hands the drawing to figures.js and panels.js.
-import { state, emit, metrics, HEAT_SIZE, FAMILY_ALPHAS } from './state.js';
+import { state, emit, on, metrics, HEAT_SIZE, FAMILY_ALPHAS } from './state.js';
 import { setState, pageState, showBanner, status, download } from './ui.js';
 import { WorkerClient } from './worker-client.js';
-import { markDirty } from './figures.js';
+import { markDirty, canvasSize, layoutViews, revealFigure } from './figures.js';
 import { renderPanels, renderPanel, schedulePanels, resetCritical, showCritical } from './panels.js';
-import { showLoaded, showFrame, showProgress, updateButtons } from './readouts.js';
+import { showLoaded, showTuned, showFrame, showProgress, updateButtons } from './readouts.js';
 
 // How long edits settle before the scenario reloads.
 const LOAD_DEBOUNCE_MS = 250;
 
 export const client = new WorkerClient({ message: onMessage, restarted, gaveUp });
-const timers = { load: null };
+const timers = { load: null, tune: null };
 const post = (msg) => client.post(msg);
 
 export function startSession() {
@@ -27,6 +27,7 @@ function restarted(reason, { hung }) {
   showBanner(`${reason}. The worker was restarted and the scenario restored${resume ? '; the run starts again from θ₀' : (hung ? ', paused' : '')}.`);
   state.resumeAfterLoad = resume ? 'play' : null;
   state.loadedKey = '';
+  state.loadedFree = '';
   state.familyOn = false;
   // Until the new worker has the scenario again nothing can run; saying so at once also keeps
   // a click on play from going to a worker that is still starting.
@@ -85,6 +86,20 @@ function onMessage(m) {
         markDirty('construct');
       }
       break;
+    case 'tuned':
+      if (apply('the tuned run', () => figures.retune(m.info))) {
+        state.info = m.info;
+        showTuned(m.info);
+        schedulePanels();
+        markDirty();
+      }
+      break;
+    case 'modes':
+      if (apply('the eigenmodes', () => figures.apply_modes(m.modes, m.bulk ?? null))) {
+        markDirty('eigenmodes');
+        schedulePanels();
+      }
+      break;
     case 'family':
       if (apply('the homotopy family', () => figures.apply_family(m.family, m.bulk ?? null))) {
         markDirty('homotopy');
@@ -106,6 +121,14 @@ function onMessage(m) {
 
 const loadKey = () => state.page.scenario_json() + JSON.stringify(state.page.flows());
 
+// What the worker holds, up to the values `tune` changes in place: the scenario without
+// stop.cost_below and the flows without h and α.
+function tuneFree(scenario, flows) {
+  const sc = JSON.parse(scenario);
+  if (sc.stop) delete sc.stop.cost_below;
+  return JSON.stringify(sc) + JSON.stringify(flows.map((f) => f.kind));
+}
+
 export function sendLoad() {
   clearTimeout(timers.load);
   try {
@@ -116,7 +139,37 @@ export function sendLoad() {
   const scenario = state.page.scenario_json();
   const flows = state.page.flows();
   state.loadedKey = scenario + JSON.stringify(flows);
+  state.loadedFree = tuneFree(scenario, flows);
   post({ type: 'load', scenario, flows });
+}
+
+// h, α or ε changed: when nothing else differs from what the worker runs, the lanes take the new
+// values from their current state on (`tune`, no reset: the trace records a `tune` event);
+// otherwise the scenario reloads as after any edit. Debounced like loads (a dragged slider).
+export function tuneOrLoad() {
+  clearTimeout(timers.tune);
+  timers.tune = setTimeout(() => {
+    const { page } = state;
+    let free = '';
+    try {
+      free = tuneFree(page.scenario_json(), page.flows());
+    } catch (e) {
+      return;
+    }
+    if (!state.info || pageState() === 'loading' || free !== state.loadedFree) {
+      scheduleLoad();
+      return;
+    }
+    clearTimeout(timers.load);
+    const eps = page.get('eps');
+    post({
+      type: 'tune',
+      h: Number(page.get('h')),
+      alpha: Number(page.get('alpha')),
+      epsilon: eps === undefined || eps === 'none' ? null : Number(eps),
+    });
+    state.loadedKey = loadKey();
+  }, LOAD_DEBOUNCE_MS);
 }
 
 // Reloads once the edits settle, and only when the scenario or the flows changed.
@@ -175,21 +228,48 @@ export function classify(x) {
   post({ type: 'classify', x });
 }
 
-// The worker computes the decision boundary of the focused flow while its view is shown.
+// The worker computes the decision boundary of the focused flow while its view is shown, at
+// about half the canvas's device pixels (it refines from coarse while running to this once paused).
 export function sendHeat() {
   const { info } = state;
   if (!info) return;
   const want = state.page.views().includes('boundary') && info.bounds;
   const lane = Math.min(state.page.focus_index(), info.lanes.length - 1);
-  post({ type: 'heatmap', lane: want ? lane : null, size: HEAT_SIZE });
+  const [w, h] = canvasSize('boundary');
+  const size = Math.max(HEAT_SIZE, Math.min(400, Math.round(Math.min(w, h) / 2)));
+  post({ type: 'heatmap', lane: want ? lane : null, size });
 }
 
-// The views that need the worker's help, after the chosen views changed.
+// The worker sends the focused flow's network diagram while its view is shown.
+function sendNetwork() {
+  const { info } = state;
+  if (!info) return;
+  const lane = Math.min(state.page.focus_index(), info.lanes.length - 1);
+  post({ type: 'network', lane: state.page.views().includes('network') ? lane : null });
+}
+
+// The worker projects every flow's error on the NTK's modes (and the focused flow's on its
+// moving basis) while the eigenmode view is shown.
+function sendModes() {
+  const { info } = state;
+  if (!info) return;
+  const want = state.page.views().includes('eigenmodes');
+  const lane = Math.min(state.page.focus_index(), info.lanes.length - 1);
+  if (!want) state.figures.clear_modes();
+  post({ type: 'eigenmodes', lane: want ? lane : null });
+}
+
+// The views that need the worker's help, after the chosen views (or the focus) changed.
 export function syncViews() {
   sendHeat();
+  sendNetwork();
+  sendModes();
   syncFamily();
   requestConstruct();
 }
+
+// A resized boundary canvas asks for a grid of its new size.
+on('resized', (view) => { if (view === 'boundary') sendHeat(); });
 
 // ---------------------------------------------------------------- answers
 
@@ -252,9 +332,15 @@ function watchRestPoints() {
 
 function onCritical(r) {
   const notable = r.rest?.rest === 'rank_loss_rest' || r.kind === 'rank_loss_equilibrium' || r.at_escape || r.no_escape;
-  // The panel appears, and the flow it describes becomes the focused one (editor.js).
-  if (notable && !state.page.views().includes('critical')) emit('notable-critical', r);
+  // The panel appears after the headline, and the flow it describes becomes the focused one
+  // (editor.js); it is brought into the window if it is not there.
+  if (notable) {
+    state.leadView = 'critical';
+    if (!state.page.views().includes('critical')) emit('notable-critical', r);
+    else layoutViews();
+  }
   showCritical(r.lane);
+  if (notable) requestAnimationFrame(() => revealFigure('critical'));
 }
 
 // ---------------------------------------------------------------- commands

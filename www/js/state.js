@@ -3,7 +3,8 @@
 // that every module reads and writes the same fields. Timers and handles that only one module
 // uses stay in that module.
 
-// Side of the decision-boundary heatmap the worker computes, in cells.
+// Least side of the decision-boundary grid the page asks for, in cells (it asks for about half the
+// canvas's device pixels; the worker computes less while running).
 export const HEAT_SIZE = 48;
 // The homotopy family drawn side by side: the standard flow, three blends, the adapted flow.
 export const FAMILY_ALPHAS = [0, 0.25, 0.5, 0.75, 1];
@@ -27,6 +28,8 @@ export const state = {
   resumeAfterLoad: null,
   /** Scenario and flows last sent to the worker, to reload only when they change. */
   loadedKey: '',
+  /** The same without ε, h and α, which `tune` changes in place. */
+  loadedFree: '',
   /** True until the first scenario has loaded (autoplay applies once). */
   firstLoad: true,
   /** Whether the worker runs the homotopy family. */
@@ -37,8 +40,11 @@ export const state = {
   manualEscape: -1,
   /** The class of points a click on the input plane adds. */
   selectedClass: 0,
-  /** The presets of the wasm module: [{ name, summary }]. */
+  /** The presets of the wasm module: [{ name, summary, story, views }] (views: what choosing it
+   * adds, the panel it is about first). */
   presets: [],
+  /** A panel that asked to be seen (a rest point's critical panel): it follows the headline. */
+  leadView: null,
   /** Why the run may not play by itself now (session.js `hold`): 'slide' (the deck left the
    * slide), 'viewport' (the frame is off screen), 'hidden' (the tab is hidden). */
   holds: new Set(),
@@ -58,8 +64,8 @@ export function note(what, ms) {
 
 // What happened, for modules that must react without being called by name (lower modules never
 // import higher ones): 'loaded' (the worker has a scenario; detail: info), 'frame' (a frame was
-// shown; detail: the frame) and 'notable-critical' (the worker found a rest point worth showing;
-// detail: the report).
+// shown; detail: the frame), 'notable-critical' (the worker found a rest point worth showing;
+// detail: the report) and 'resized' (a view's canvas changed size; detail: the view).
 export const events = new EventTarget();
 export const emit = (type, detail) => events.dispatchEvent(new CustomEvent(type, { detail }));
 export const on = (type, f) => events.addEventListener(type, (e) => f(e.detail));

@@ -26,6 +26,8 @@ export function installTestHooks(source) {
     drawCost: () => ({ ...source.metrics.drawCost }),
     // The device pixel where data point (x, y) of a view was last drawn (to click on it).
     pixelOf: (view, x, y) => source.state.figures && source.state.figures.pixel_of(view, x, y),
+    // Side of the decision-boundary grid last received (0 before one).
+    heatSize: () => (source.state.figures ? source.state.figures.heat_size() : 0),
     slowest: () => ({ ...source.metrics.slowest }),
     // Makes the worker throw outside its guard: the page must restart it.
     crashWorker: () => source.client.send({ type: '__crash' }),

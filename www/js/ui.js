@@ -16,8 +16,10 @@ export function showBanner(text) {
   $('banner').hidden = false;
 }
 
+// The toolbar's status line (one line on a wide screen: the whole text on hover).
 export function status(text) {
   $('status').textContent = text;
+  $('status').title = text;
 }
 
 // Writes only a changed text, so that a selection in it survives a refresh.

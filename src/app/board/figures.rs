@@ -151,6 +151,7 @@ impl Board {
     pub fn boundary_figure(&self) -> HeatmapFigure {
         let mut fig = HeatmapFigure {
             bounds: [-1.0, 1.0, -1.0, 1.0],
+            raster: self.raster,
             ..HeatmapFigure::default()
         };
         let (Some(info), Some(data)) = (&self.info, &self.data) else {

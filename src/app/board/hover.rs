@@ -16,8 +16,11 @@ impl Board {
     /// What lies under pixel `(px, py)` of `view`, as one line of text (`None` off the chart).
     pub fn hover(&self, view: View, px: f64, py: f64) -> Option<String> {
         let info = self.info.as_ref()?;
-        if view == View::Collapse {
-            return self.hover_collapse(px, py);
+        match view {
+            View::Collapse => return self.hover_collapse(px, py),
+            View::Network => return self.hover_network(px, py),
+            View::Eigenmodes => return self.hover_modes(px, py),
+            _ => {}
         }
         let geom = self.geom(view)?;
         let (x, y) = geom.to_data(px, py)?;
@@ -130,7 +133,7 @@ impl Board {
                 }
                 Some(parts.join(" · "))
             }
-            View::Collapse => None,
+            View::Collapse | View::Network | View::Eigenmodes => None,
             View::Outputs => {
                 let q = info.q;
                 let (a, b) = self.pair;

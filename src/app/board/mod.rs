@@ -11,7 +11,7 @@
 
 use crate::app::inspect::{check_construction_bulk, ConstructionReport, CriticalReport};
 use crate::app::protocol::{
-    FamilyHeader, FrameHeader, HeatGrid, LaneFrame, RunData, RunInfo, TrailPoints,
+    FamilyHeader, FrameHeader, HeatGrid, LaneFrame, NetDiagram, RunData, RunInfo, TrailPoints,
 };
 use crate::app::view::View;
 use crate::error::{Error, Result};
@@ -27,9 +27,13 @@ mod claims;
 mod construct;
 mod figures;
 mod hover;
+mod modes;
+mod network;
 mod panels;
 
 pub use construct::{CompareRow, ConstructPanel, CutRow, MuSlider, SplitPanel, SplitRow};
+pub use modes::{ModesText, DRAW_FLOOR, SLOPE_FLOOR};
+pub use network::NetSummary;
 pub use panels::{CriticalPanel, FamilyPanel, FamilyRow, Readout, ReparamPanel};
 
 /// Most points drawn per curve.
@@ -70,7 +74,7 @@ pub struct Board {
     heat: Option<HeatGrid>,
     pair: (usize, usize),
     focus: usize,
-    geoms: [Option<Geom>; 10],
+    geoms: [Option<Geom>; View::ALL.len()],
     collapse_geoms: Vec<Geom>,
     critical: Option<(CriticalReport, Vec<f64>)>,
     construction: Option<(ConstructionReport, Vec<f64>)>,
@@ -79,6 +83,11 @@ pub struct Board {
     /// Per sample the rate `w_j` of its error under the full-rank adapted flow.
     rates: Vec<f64>,
     family: Option<FamilyHistory>,
+    network: Option<NetDiagram>,
+    net_layout: Option<crate::plot::network::NetLayout>,
+    modes: Option<modes::ModesHistory>,
+    modes_geoms: Vec<Geom>,
+    raster: bool,
 }
 
 fn fmt_e(v: f64) -> String {
@@ -128,6 +137,8 @@ impl Board {
         self.construction = None;
         self.classified = None;
         self.family = None;
+        self.network = None;
+        self.modes = None;
         // Geometries stay: until redrawn, the canvases still show where the old ones say, and a
         // click or hover right after a load must map through what is on screen.
         if self.focus >= info.lanes.len() {
@@ -197,7 +208,45 @@ impl Board {
         if let Some(h) = data.heat {
             self.heat = Some(h);
         }
+        if let Some(d) = data.network {
+            self.network = Some(d);
+        }
         Ok(true)
+    }
+
+    /// Takes the run's description after a `tune` (new labels, `ε`, predicted stopping time),
+    /// keeping the history. Returns `false` (and changes nothing) when it belongs to another load.
+    ///
+    /// Errors: a different number of flows than the loaded run's.
+    pub fn retune(&mut self, info: RunInfo) -> Result<bool> {
+        let Some(old) = &self.info else {
+            return Ok(false);
+        };
+        if old.epoch != info.epoch {
+            return Ok(false);
+        }
+        if old.lanes.len() != info.lanes.len() {
+            return Err(Error::invalid(
+                "info.lanes",
+                format!(
+                    "{} flows after tuning, {} loaded",
+                    info.lanes.len(),
+                    old.lanes.len()
+                ),
+            ));
+        }
+        self.info = Some(info);
+        Ok(true)
+    }
+
+    /// Side of the decision-boundary grid last received (0 before one).
+    pub fn heat_size(&self) -> usize {
+        self.heat.as_ref().map_or(0, |h| h.header.size)
+    }
+
+    /// Whether figures draw their colour grids as bitmaps (a canvas) or as rectangles (SVG).
+    pub fn set_raster(&mut self, raster: bool) {
+        self.raster = raster;
     }
 
     /// Chooses which two output coordinates the output figure shows when `Q > 2`.
@@ -377,6 +426,23 @@ impl Board {
             View::Homotopy => crate::plot::outputs::draw(area, &self.homotopy_figure(), look)?,
             View::Critical => crate::plot::slice::draw(area, &self.slice_figure(), look)?,
             View::Construct => crate::plot::layers::draw(area, &self.layers_figure(), look)?,
+            View::Network => {
+                let lay = crate::plot::network::draw(area, &self.network_figure(), look)?;
+                self.net_layout = Some(lay);
+                Geom {
+                    px: [0.0, w as f64],
+                    py: [0.0, h as f64],
+                    x: [0.0, w as f64],
+                    y: [h as f64, 0.0],
+                    y_log: false,
+                }
+            }
+            View::Eigenmodes => {
+                let geoms = crate::plot::eigenmodes::draw(area, &self.eigenmodes_figure(), look)?;
+                let first = geoms[0];
+                self.modes_geoms = geoms;
+                first
+            }
         };
         self.geoms[view.index()] = Some(geom);
         Ok(geom)

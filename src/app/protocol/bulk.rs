@@ -2,7 +2,9 @@
 //! header describes. Each encoder has its decoder here: a run's data, a frame's lanes (outputs,
 //! samples, trail points) and heatmap grid, a homotopy family's trails.
 
-use super::{FamilyHeader, FrameHeader, HeatHeader, RunInfo, TrailPoints};
+use super::{
+    FamilyHeader, FrameHeader, HeatHeader, ModesHeader, NetworkHeader, RunInfo, TrailPoints,
+};
 use crate::error::{Error, Result};
 use crate::math::diagnostics::Sample;
 
@@ -77,6 +79,137 @@ pub struct FrameData {
     pub lanes: Vec<LaneUpdate>,
     /// The heatmap grid, if any.
     pub heat: Option<HeatGrid>,
+    /// The network diagram, if any.
+    pub network: Option<NetDiagram>,
+}
+
+/// A decoded network diagram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetDiagram {
+    /// What is drawn.
+    pub header: NetworkHeader,
+    /// Per layer `l = 1..=L+1` (index `l − 1`), the drawn weights: one row per drawn unit of
+    /// layer `l`, one entry per drawn unit of layer `l − 1`.
+    pub weights: Vec<Vec<Vec<f64>>>,
+    /// Per drawn unit (in `header.units` order), its `grid²` activations (empty without grid).
+    pub heat: Vec<Vec<f64>>,
+}
+
+impl NetworkHeader {
+    /// Reads the diagram's part of a bulk.
+    ///
+    /// Errors: an inconsistent header (see [`NetworkHeader::check`]) or too few numbers
+    /// (`bulk`).
+    pub fn decode(&self, bulk: &[f64]) -> Result<NetDiagram> {
+        self.check()?;
+        if bulk.len() != self.bulk_len() {
+            return Err(Error::invalid(
+                "bulk",
+                format!(
+                    "expected {} numbers for the network diagram, got {}",
+                    self.bulk_len(),
+                    bulk.len()
+                ),
+            ));
+        }
+        let mut at = 0;
+        let weights = self
+            .shown
+            .windows(2)
+            .map(|w| {
+                (0..w[1].len())
+                    .map(|_| {
+                        let row = bulk[at..at + w[0].len()].to_vec();
+                        at += w[0].len();
+                        row
+                    })
+                    .collect()
+            })
+            .collect();
+        let g2 = self.grid * self.grid;
+        let heat = self
+            .units
+            .iter()
+            .map(|_| {
+                let v = bulk[at..at + g2].to_vec();
+                at += g2;
+                v
+            })
+            .collect();
+        Ok(NetDiagram {
+            header: self.clone(),
+            weights,
+            heat,
+        })
+    }
+}
+
+/// A point of the moving basis: the error in the eigenvectors of the NTK at `θ(s)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MovingPoint {
+    /// Flow time.
+    pub s: f64,
+    /// `|x̲ − y̲|`.
+    pub e_norm: f64,
+    /// `‖K(s) − K₀‖_F / ‖K₀‖_F`.
+    pub drift: f64,
+    /// `⟨u_i(s), x̲(s) − y̲⟩` of the shown modes.
+    pub a: Vec<f64>,
+}
+
+/// The bulk of a `modes` message, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModesData {
+    /// Per lane, the new fixed-basis points `(s, a_i(s))`.
+    pub points: Vec<TrailPoints>,
+    /// The new moving-basis points.
+    pub moving: Vec<MovingPoint>,
+}
+
+impl ModesHeader {
+    /// Reads the points of the bulk (see [`ModesHeader`]).
+    ///
+    /// Errors: a bulk of the wrong length (`bulk`).
+    pub fn decode(&self, bulk: &[f64]) -> Result<ModesData> {
+        let m = self.modes.len();
+        let want = self.new_points.iter().sum::<usize>() * (1 + m) + self.new_moving * (3 + m);
+        if bulk.len() != want {
+            return Err(Error::invalid(
+                "bulk",
+                format!(
+                    "expected {want} numbers for the eigenmodes, got {}",
+                    bulk.len()
+                ),
+            ));
+        }
+        let mut at = 0;
+        let points = self
+            .new_points
+            .iter()
+            .map(|&k| {
+                (0..k)
+                    .map(|_| {
+                        let p = (bulk[at], bulk[at + 1..at + 1 + m].to_vec());
+                        at += 1 + m;
+                        p
+                    })
+                    .collect()
+            })
+            .collect();
+        let moving = (0..self.new_moving)
+            .map(|_| {
+                let p = MovingPoint {
+                    s: bulk[at],
+                    e_norm: bulk[at + 1],
+                    drift: bulk[at + 2],
+                    a: bulk[at + 3..at + 3 + m].to_vec(),
+                };
+                at += 3 + m;
+                p
+            })
+            .collect();
+        Ok(ModesData { points, moving })
+    }
 }
 
 /// A number of a sample's bulk encoding.
@@ -217,12 +350,14 @@ impl FrameHeader {
         let per = sample_len(info.classes, info.sv);
         let per_trail = 1 + info.trail.len() * info.q;
         let heat_len = self.heat.as_ref().map_or(0, |h| h.size * h.size * info.q);
+        let net_len = self.network.as_ref().map_or(0, NetworkHeader::bulk_len);
         let want: usize = self
             .lanes
             .iter()
             .map(|l| info.qn + l.new_samples * per + l.new_trail * per_trail)
             .sum::<usize>()
-            + heat_len;
+            + heat_len
+            + net_len;
         if bulk.len() != want {
             return Err(Error::invalid(
                 "bulk",
@@ -258,7 +393,16 @@ impl FrameHeader {
             header: h.clone(),
             values: bulk[at..at + heat_len].to_vec(),
         });
-        Ok(FrameData { lanes, heat })
+        at += heat_len;
+        let network = match &self.network {
+            Some(h) => Some(h.decode(&bulk[at..])?),
+            None => None,
+        };
+        Ok(FrameData {
+            lanes,
+            heat,
+            network,
+        })
     }
 }
 

@@ -45,3 +45,23 @@ pub fn heat_values(
     let grid = DMatrix::from_column_slice(2, size * size, &pts);
     model.net.forward(theta, &grid).as_slice().to_vec()
 }
+
+/// Multiply-adds of one grid point's forward pass while the lanes run: the grid then refreshes
+/// every [`super::HEAT_EVERY_MS`] beside the integration and must stay a few milliseconds.
+pub const HEAT_RUN_WORK: f64 = 4e6;
+/// Multiply-adds of the whole grid once the run pauses (computed once: the refined picture).
+pub const HEAT_REST_WORK: f64 = 4e7;
+
+/// The grid side to evaluate for a request of `requested`: as asked while the work
+/// `side² · Σ M_l M_{l−1}` stays within [`HEAT_RUN_WORK`] (running) or [`HEAT_REST_WORK`]
+/// (paused), never below 16 (or `requested` when smaller).
+pub fn heat_size(model: &crate::math::model::Model, requested: usize, running: bool) -> usize {
+    let per_point: usize = model.net.widths().windows(2).map(|w| w[0] * w[1]).sum();
+    let work = if running {
+        HEAT_RUN_WORK
+    } else {
+        HEAT_REST_WORK
+    };
+    let side = (work / per_point.max(1) as f64).sqrt().floor() as usize;
+    side.max(16).min(requested)
+}

@@ -1,7 +1,9 @@
 //! The [`Host`]: owns the comparison and every session, and answers the page's requests.
 
 use super::family::{FamilyRun, Trails};
-use super::heat::{heat_values, plane_bounds, HeatSpec};
+use super::heat::{heat_size, heat_values, plane_bounds, HeatSpec};
+use super::modes::{ModesView, MAX_MODES_QN};
+use super::network::NetworkView;
 use super::*;
 use crate::run::lanes::{Comparison, Lane};
 use crate::run::scenario::Scenario;
@@ -41,7 +43,12 @@ pub struct Host {
     family_id: u32,
     /// The last construction, kept to classify new inputs.
     built: Option<inspect::Built>,
+    network: NetworkView,
+    modes: ModesView,
 }
+
+/// Most outputs `x̲` kept per lane for the eigenmode view (`QN` per sample): 32 MB.
+const MODES_KEEP: f64 = 4e6;
 
 impl Default for Host {
     fn default() -> Self {
@@ -75,6 +82,8 @@ impl Host {
             family_alphas: None,
             family_id: 0,
             built: None,
+            network: NetworkView::default(),
+            modes: ModesView::default(),
         }
     }
 
@@ -281,6 +290,39 @@ impl Host {
                 report.epoch = self.epoch;
                 Ok(vec![FromWorker::Classified { id, report }.into()])
             }
+            ToWorker::Tune { h, alpha, epsilon } => {
+                let run = self.run.as_mut().ok_or_else(|| {
+                    Error::State("nothing is loaded yet: send `load` first".into())
+                })?;
+                let info = self.info.as_mut().expect("a run has its info");
+                super::tune::tune(run, info, self.loaded.as_mut(), h, alpha, epsilon)?;
+                let info = info.clone();
+                Ok(vec![
+                    FromWorker::Tuned { id, info }.into(),
+                    self.frame(id, None),
+                ])
+            }
+            ToWorker::Eigenmodes { lane } => {
+                if let Some(l) = lane {
+                    self.need_lane(l)?;
+                }
+                self.modes.set(self.run.as_ref(), lane, id);
+                Ok(match self.modes.reply(self.run.as_ref(), self.epoch) {
+                    Some(r) => vec![r],
+                    None => ack(),
+                })
+            }
+            ToWorker::Network { lane } => {
+                if let Some(l) = lane {
+                    self.need_lane(l)?;
+                }
+                self.network.set(lane);
+                if lane.is_some() && self.mode == Mode::Paused {
+                    Ok(vec![self.frame(id, None)])
+                } else {
+                    Ok(ack())
+                }
+            }
             ToWorker::Family { alphas } => match alphas {
                 None => {
                     self.family = None;
@@ -362,6 +404,13 @@ impl Host {
         let mut sc = sc;
         sc.record.singular_values = true;
         let run = Comparison::new(&sc, &flows)?;
+        // The eigenmode view projects every sample's outputs: keep them where they fit.
+        let qn = run.lanes()[0].session.model().qn();
+        let samples = run.s_max() / run.every_s() + 2.0;
+        if !sc.record.outputs && qn <= MAX_MODES_QN && qn as f64 * samples <= MODES_KEEP {
+            sc.record.outputs = true;
+            return self.load(id, sc, flows);
+        }
         self.epoch += 1;
         self.built = None;
         self.mode = Mode::Paused;
@@ -373,6 +422,7 @@ impl Host {
             self.heat = None;
         }
         self.heat_due = self.heat.is_some();
+        self.network.on_load(lanes);
         let first = &run.lanes()[0].session;
         let model = first.model();
         let inputs = model.data.input_rows();
@@ -442,6 +492,7 @@ impl Host {
             Some(a) => FamilyRun::new(&run, a).ok(),
             None => None,
         };
+        self.modes.reload(&run);
         self.run = Some(run);
         self.loaded = Some((sc, flows));
         self.info = Some(info.clone());
@@ -455,6 +506,7 @@ impl Host {
         if self.family.is_some() {
             out.push(self.family_reply(self.family_id));
         }
+        out.extend(self.modes.reply(self.run.as_ref(), self.epoch));
         Ok(out)
     }
 
@@ -475,6 +527,10 @@ impl Host {
             let (reply, idle) = self.tick_lanes(now, self.budget_ms * share, clock);
             lanes_idle = idle;
             out.push(reply);
+            if let Some(run) = self.run.as_ref() {
+                self.modes.follow(run);
+            }
+            out.extend(self.modes.reply(self.run.as_ref(), self.epoch));
         }
         if let Some(r) = self.tick_family(now + self.budget_ms, clock) {
             out.push(r);
@@ -555,8 +611,10 @@ impl Host {
         if self.heat.is_some() && t - self.last_heat >= HEAT_EVERY_MS {
             self.heat_due = true;
         }
+        self.network.tick(t);
         if self.mode == Mode::Paused {
             self.heat_due |= self.heat.is_some();
+            self.network.paused();
         }
         let progress =
             (mode == Mode::Until).then(|| run.progress(run.lanes()[0].session.epsilon()));
@@ -569,6 +627,9 @@ impl Host {
 
     fn frame(&mut self, id: u32, stopped: Option<String>) -> Reply {
         self.heat_due |= self.heat.is_some() && self.mode == Mode::Paused;
+        if self.mode == Mode::Paused {
+            self.network.paused();
+        }
         self.frame_with(id, stopped, None)
     }
 
@@ -624,14 +685,20 @@ impl Host {
             self.heat_due = false;
             if let (Some(spec), Some(bounds)) = (self.heat, info.bounds) {
                 let ses = &run.lanes()[spec.lane].session;
-                bulk.extend(heat_values(ses.model(), ses.theta(), bounds, spec.size));
+                // Coarse while running, refined once paused.
+                let size = heat_size(ses.model(), spec.size, self.mode != Mode::Paused);
+                bulk.extend(heat_values(ses.model(), ses.theta(), bounds, size));
                 heat = Some(HeatHeader {
                     lane: spec.lane,
-                    size: spec.size,
+                    size,
                     bounds,
                 });
             }
         }
+        let network = self.network.take(run, info.bounds).map(|(h, b)| {
+            bulk.extend(b);
+            h
+        });
         Reply {
             msg: FromWorker::Frame {
                 id,
@@ -642,6 +709,7 @@ impl Host {
                     stopped,
                     lanes,
                     heat,
+                    network,
                 },
             },
             bulk,

@@ -27,22 +27,28 @@ mod bulk;
 mod family;
 mod heat;
 mod host;
+mod modes;
+mod network;
+mod tune;
 
 pub use bulk::{
-    decode_sample, encode_sample, sample_len, FrameData, HeatGrid, LaneUpdate, RunData,
-    SAMPLE_SCALARS,
+    decode_sample, encode_sample, sample_len, FrameData, HeatGrid, LaneUpdate, ModesData,
+    MovingPoint, NetDiagram, RunData, SAMPLE_SCALARS,
 };
-pub use heat::{heat_values, plane_bounds};
+pub use heat::{heat_size, heat_values, plane_bounds};
 pub use host::Host;
+pub use modes::{MAX_MODES_QN, MAX_MOVING_QN};
+pub use network::{diagram, heat_side, UnitInfo, MAX_SHOWN_UNITS};
 
 /// Protocol version sent in the handshake; bump when a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 /// Milliseconds of integration per tick before the worker posts a frame and yields.
 pub const DEFAULT_BUDGET_MS: f64 = 30.0;
 /// Least time between two heatmap evaluations while running.
 pub const HEAT_EVERY_MS: f64 = 150.0;
-/// Largest heatmap grid side.
-pub const MAX_HEAT_SIZE: usize = 160;
+/// Largest heatmap grid side a page may ask for (about a canvas's device pixels over 2; the
+/// worker computes less while running, see [`heat_size`]).
+pub const MAX_HEAT_SIZE: usize = 400;
 /// Most samples `j` whose output trails the host records.
 pub const MAX_TRAIL_SAMPLES: usize = 64;
 /// Most singular values of `D` sent per sample (the smallest ones when there are more: that is
@@ -132,6 +138,46 @@ pub enum ToWorker {
         #[serde(default)]
         alphas: Option<Vec<f64>>,
     },
+    /// Changes parameters of the running comparison from each lane's current state on, without a
+    /// reset (see [`Comparison::tune`](crate::run::lanes::Comparison::tune)); answered with
+    /// `tuned` and a frame. Absent keys stay as they are.
+    Tune {
+        /// Learning rate of the gradient-descent lane.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        h: Option<f64>,
+        /// Blend of the homotopy lane.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alpha: Option<f64>,
+        /// `ε = stop.cost_below` of every lane; `null` unsets it.
+        #[serde(
+            default,
+            deserialize_with = "present",
+            skip_serializing_if = "Option::is_none"
+        )]
+        epsilon: Option<Option<f64>>,
+    },
+    /// Sends the eigenmode view with every frame that brings samples: each lane's output error
+    /// along the NTK's eigenvectors at `θ₀`, and lane `lane`'s along its current NTK's
+    /// (the moving basis); `lane: null` turns it off.
+    Eigenmodes {
+        /// The lane whose moving basis is followed, or `null`.
+        #[serde(default)]
+        lane: Option<usize>,
+    },
+    /// Sends the network diagram of lane `lane` with the frames (at most every
+    /// [`HEAT_EVERY_MS`] while running); `lane: null` turns it off.
+    Network {
+        /// Which lane, or `null`.
+        #[serde(default)]
+        lane: Option<usize>,
+    },
+}
+
+/// Reads a key that may be `null` as `Some(None)` (absent keys take the field's default, `None`).
+fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<f64>>, D::Error> {
+    Option::<f64>::deserialize(d).map(Some)
 }
 
 fn default_slice_size() -> usize {
@@ -414,6 +460,69 @@ pub struct FrameHeader {
     pub lanes: Vec<LaneFrame>,
     /// A heatmap grid, when one was evaluated for this frame.
     pub heat: Option<HeatHeader>,
+    /// The network diagram, when one was computed for this frame (after the heatmap in the bulk).
+    #[serde(default)]
+    pub network: Option<NetworkHeader>,
+}
+
+/// The network diagram of one lane. Bulk: for each layer `l = 1..=L+1` the weights `W_l[a, b]`
+/// of its drawn units `a` (rows) from the drawn units `b` of layer `l − 1`; then, when `grid > 0`,
+/// `grid²` activations per drawn unit (in `units` order), row by row from `bounds`' bottom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkHeader {
+    /// The lane whose `θ` is drawn.
+    pub lane: usize,
+    /// `[M, M_1, …, M_L, Q]`.
+    pub widths: Vec<usize>,
+    /// The hidden activation's name.
+    pub activation: String,
+    /// Per layer (inputs first), the indices of the units drawn (all up to
+    /// [`MAX_SHOWN_UNITS`]).
+    pub shown: Vec<Vec<usize>>,
+    /// Every drawn unit of layers `1..=L+1`, layer by layer.
+    pub units: Vec<UnitInfo>,
+    /// Side of each unit's activation grid (0: none, the inputs are not 2-D).
+    pub grid: usize,
+    /// `[x_lo, x_hi, y_lo, y_hi]` of the grids.
+    pub bounds: Option<[f64; 4]>,
+}
+
+/// The eigenmode view's state. Bulk: per lane `new_points[i]` points of `1 + m` numbers (`s`,
+/// then `a_i = ⟨u_i⁰, x̲(s) − y̲⟩` for the `m = modes.len()` modes), then `new_moving` points of
+/// `3 + m` numbers (`s`, `|x̲ − y̲|`, `‖K(s) − K₀‖_F/‖K₀‖_F`, then `⟨u_i(s), x̲(s) − y̲⟩`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModesHeader {
+    /// The load this belongs to.
+    pub epoch: u32,
+    /// The lane whose moving basis is followed.
+    pub lane: usize,
+    /// `QN`.
+    pub qn: usize,
+    /// `N`.
+    pub n: usize,
+    /// The modes shown: positions in the descending order of the eigenvalues at `θ₀` (see
+    /// [`crate::math::eigenmodes::chosen_modes`]); empty when [`Self::note`] says why.
+    pub modes: Vec<usize>,
+    /// `λ_i⁰` of those modes.
+    pub lambdas: Vec<f64>,
+    /// `λ_max(DDᵀ)` at `θ₀`.
+    pub lambda_max: f64,
+    /// Numerical rank of `D[θ₀]` (relative tolerance `rank_rtol`).
+    pub rank0: usize,
+    /// The relative rank tolerance.
+    pub rank_rtol: f64,
+    /// `|x̲(0) − y̲|`.
+    pub e0_norm: f64,
+    /// Why there are no modes (too large, a failed eigensolve).
+    pub note: Option<String>,
+    /// Why the moving basis is not computed.
+    pub moving_note: Option<String>,
+    /// Fixed-basis points per lane in the bulk.
+    pub new_points: Vec<usize>,
+    /// Moving-basis points in the bulk.
+    pub new_moving: usize,
+    /// The first message of a new view (the page's history starts over).
+    pub fresh: bool,
 }
 
 /// An answer from the worker.
@@ -477,6 +586,21 @@ pub enum FromWorker {
         id: u32,
         /// The state.
         family: FamilyHeader,
+    },
+    /// Parameters changed mid-orbit (answer to `tune`): the run's description with the new
+    /// labels, `ε` and predicted stopping time; the history stays (same epoch).
+    Tuned {
+        /// Request id.
+        id: u32,
+        /// The run, as it is now.
+        info: RunInfo,
+    },
+    /// The eigenmode view; bulk: see [`ModesHeader`].
+    Modes {
+        /// Id of the `eigenmodes` request.
+        id: u32,
+        /// The state.
+        modes: ModesHeader,
     },
     /// A request was carried out and has nothing else to say.
     Ack {

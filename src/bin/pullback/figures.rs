@@ -322,6 +322,12 @@ pub fn figures(args: FiguresArgs) -> Result<(), Failure> {
                     "{key}: none (no trace of the standard, adapted or a homotopy flow)"
                 )),
             },
+            // The modes need the NTK's eigenvectors at θ₀ and the outputs of every sample, which
+            // the worker computes while the run goes; a trace does not hold them.
+            View::Eigenmodes => notes.push(format!(
+                "{key}: none (the eigenmode view is computed by the page while it runs; traces \
+                 do not keep the NTK's eigenvectors)"
+            )),
             // Every other figure (and any the page adds) is drawn from the loaded board as is.
             _ => written.push(draw(&mut board, view, &dir, key, png, size)?),
         }

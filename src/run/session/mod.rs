@@ -6,7 +6,7 @@ use crate::math::critical::{self, CriticalSubmanifold, Diagnosis, Escape, RankCh
 use crate::math::diagnostics::{self, Keep, Rest, RestCheck, Sample};
 use crate::math::fast::{PathCounts, Solver};
 use crate::math::flow::{eval_field_capped, FieldStats, FlowSpec, RankChoice, Workspace};
-use crate::math::integrate::{Stepper, System};
+use crate::math::integrate::{IntegratorSpec, Stepper, System};
 use crate::math::model::{CostSpec, Model};
 use crate::math::rank::{RankPolicy, RankReason, RankUpdate};
 use crate::math::units::UnitRef;
@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 mod escape;
 mod field;
 mod rest;
+mod tune;
 
 pub use field::FlowField;
 pub use rest::CRAWL_WINDOW;
