@@ -41,6 +41,7 @@ pub struct Host {
     family_id: u32,
     /// The last construction, kept to classify new inputs.
     built: Option<inspect::Built>,
+    clock: Option<fn() -> f64>,
 }
 
 impl Default for Host {
@@ -75,7 +76,14 @@ impl Host {
             family_alphas: None,
             family_id: 0,
             built: None,
+            clock: None,
         }
+    }
+
+    /// Gives the host a clock (milliseconds, monotone): with it the lanes' sample spectra run on
+    /// a time budget ([`SPECTRUM_SHARE`]) from the next load on.
+    pub fn set_clock(&mut self, clock: fn() -> f64) {
+        self.clock = Some(clock);
     }
 
     /// The handshake message.
@@ -361,7 +369,16 @@ impl Host {
         // computed for each sample anyway). The trace's scenario says so.
         let mut sc = sc;
         sc.record.singular_values = true;
-        let run = Comparison::new(&sc, &flows)?;
+        let mut run = Comparison::new(&sc, &flows)?;
+        if let Some(clock) = self.clock {
+            for lane in run.lanes_mut() {
+                lane.session
+                    .set_spectrum_budget(Some(crate::run::session::SpectrumBudget {
+                        share: SPECTRUM_SHARE,
+                        clock,
+                    }));
+            }
+        }
         self.epoch += 1;
         self.built = None;
         self.mode = Mode::Paused;
@@ -604,6 +621,12 @@ impl Host {
                 steps: f.steps,
                 evals: lane.session.stats().evals,
                 rank: lane.session.samples().last().map(|p| p.rank),
+                spectrum_age: lane
+                    .session
+                    .samples()
+                    .last()
+                    .and_then(|p| p.spectrum_s.map(|at| p.s - at))
+                    .unwrap_or(0.0),
                 rank_used: lane.session.rank_used(),
                 rest: lane.session.rest(),
                 end: lane.session.end_sentence(),
