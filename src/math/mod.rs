@@ -8,6 +8,7 @@ pub mod data;
 pub mod diagnostics;
 pub mod fast;
 pub mod flow;
+pub mod gram;
 pub mod hessian;
 pub mod integrate;
 pub mod model;
