@@ -115,12 +115,11 @@ impl GramSolver {
         self.a.clear();
         self.a.resize(qn, 0.0);
         let mut proj = vec![0.0; qn];
-        for i in 0..r {
-            let u = self.vecs.column(i);
-            let c = self.ug[i] / lambda[i];
+        for ((u, ug), l) in self.vecs.column_iter().zip(&self.ug).zip(&lambda).take(r) {
+            let c = ug / l;
             for ((a, p), ui) in self.a.iter_mut().zip(proj.iter_mut()).zip(u.iter()) {
                 *a += c * ui;
-                *p += self.ug[i] * ui;
+                *p += ug * ui;
             }
         }
         self.v.clear();
