@@ -151,6 +151,7 @@ pub fn sample_reusing(
         0.0
     };
     let (class_spread, class_mean_distance) = neural_collapse(model, ws.outputs());
+    let (variance, mismatch) = model.cost_split(ws.outputs());
     let used = rank_used.or(last.rank_used);
     let full_output = used == Some(model.qn());
     Ok(Sample {
@@ -165,6 +166,8 @@ pub fn sample_reusing(
             last.proj_grad_norm
         },
         perp_cost: if full_output { 0.0 } else { last.perp_cost },
+        cost_variance: Some(variance),
+        cost_mismatch: Some(mismatch),
         class_spread,
         class_mean_distance,
         theta: keep.theta.then(|| theta.to_vec()),
