@@ -236,10 +236,21 @@ fn fallbacks_trigger_where_they_must_and_then_equal_the_svd_exactly() {
     );
     assert!(st.rank.unwrap() < model.qn(), "rank {:?}", st.rank);
     // (b) A larger rank tolerance: S at θ₀ has σ_min/σ_max ≈ 1.3e-7; with rank_rtol = 1e-5 the
-    // SVD drops singular values, so the fast path must refuse (κ̂ > 1/(100·rtol²) = 1e8).
+    // SVD drops singular values, so the Cholesky path must refuse (κ̂ > 1/(100·rtol²) = 1e8);
+    // 1e-5 lies above the Gram route's floor √(100·QN·ε) = 1.5e-6, which takes over
+    // (math::gram): same rank, the field to its ε·κ_r² (tests/gram_path.rs).
     let (model, theta) = scenario_model(S);
-    let st = same(&model, &theta, 1e-5, &[Fallback::IllConditioned]);
+    let (v, st, info) = field(&model, &theta, FlowSpec::Adapted, Solver::Auto, 1e-5);
+    let (v_ref, st_ref, _) = field(&model, &theta, FlowSpec::Adapted, Solver::Svd, 1e-5);
+    assert_eq!(info.path, SolvePath::Gram, "{info:?}");
+    assert_eq!(st.rank, st_ref.rank);
     assert!(st.rank.unwrap() < model.qn());
+    let err = max_rel_diff(&v, &v_ref);
+    assert!(
+        err <= 1e3 * f64::EPSILON * info.kappa,
+        "Gram vs SVD field {err:.1e}, κ_r² = {:.1e}",
+        info.kappa
+    );
     // (c) A rank fixed by the rank policy: the capped field is defined by singular vectors.
     let mut ws = Workspace::with_solver(Solver::Auto);
     ws.forward(&model, &theta).unwrap();

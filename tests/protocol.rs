@@ -505,6 +505,7 @@ fn sample_with(classes: usize, sigmas: usize) -> Sample {
         theta: Some(vec![9.0; 4]),
         outputs: Some(vec![8.0; 6]),
         singular_values: Some((0..sigmas).map(|i| 10.0 - i as f64).collect()),
+        spectrum_s: Some(0.75),
     }
 }
 

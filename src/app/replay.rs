@@ -231,6 +231,11 @@ impl Replay {
             steps: tr.stats.steps,
             evals: tr.stats.evals,
             rank: tr.samples.last().map(|s| s.rank),
+            spectrum_age: tr
+                .samples
+                .last()
+                .and_then(|p| p.spectrum_s.map(|at| p.s - at))
+                .unwrap_or(0.0),
             rank_used: self.rank_used(t),
             rest: fin.rest,
             end: (status != Status::Running)

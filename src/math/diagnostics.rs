@@ -57,6 +57,12 @@ pub struct Sample {
     /// All singular values of `D`, descending, when the scenario records them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub singular_values: Option<Vec<f64>>,
+    /// The `s` at which the spectral fields (`rank`, `sigma_max`, `sigma_min`, `lambda_min`,
+    /// `singular_values`, and `proj_grad_norm`, `perp_cost` unless `rank_used = QN`) were
+    /// computed, when earlier than `s`: a sample on a time budget (the page) reuses the last
+    /// spectrum. Absent: computed at `s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spectrum_s: Option<f64>,
 }
 
 /// What to store besides the scalar diagnostics.
@@ -117,6 +123,65 @@ pub fn sample(
         theta: keep.theta.then(|| theta.to_vec()),
         outputs,
         singular_values: keep.singular_values.then(|| svd.sigma.clone()),
+        spectrum_s: None,
+    })
+}
+
+/// A [`Sample`] at `θ` whose spectral fields come from `last`, an earlier sample of the same run
+/// (see [`Sample::spectrum_s`]): cost, `ρ` (one backprop), `|∇ₓC|`, the neural-collapse
+/// statistics and what to keep are computed here, without forming `D`. Where the field uses rank
+/// `QN` (`𝒫 = 1`), `|𝒫∇ₓC| = |∇ₓC|` and `perp_cost = 0` hold here exactly; otherwise they are
+/// `last`'s.
+///
+/// Errors: non-finite outputs.
+pub fn sample_reusing(
+    model: &Model,
+    ws: &mut Workspace,
+    theta: &[f64],
+    s: f64,
+    rank_used: Option<usize>,
+    keep: Keep,
+    last: &Sample,
+) -> Result<Sample> {
+    ws.forward(model, theta)?;
+    let gnorm = linalg::norm(ws.grad_x());
+    let rho = if gnorm > 0.0 {
+        linalg::norm(&ws.grad_theta_backprop()?) / gnorm
+    } else {
+        0.0
+    };
+    let (class_spread, class_mean_distance) = neural_collapse(model, ws.outputs());
+    let (variance, mismatch) = model.cost_split(ws.outputs());
+    let used = rank_used.or(last.rank_used);
+    let full_output = used == Some(model.qn());
+    Ok(Sample {
+        s,
+        cost: ws.cost(),
+        rank_used: used,
+        rho,
+        grad_x_norm: gnorm,
+        proj_grad_norm: if full_output {
+            gnorm
+        } else {
+            last.proj_grad_norm
+        },
+        perp_cost: if full_output { 0.0 } else { last.perp_cost },
+        cost_variance: Some(variance),
+        cost_mismatch: Some(mismatch),
+        class_spread,
+        class_mean_distance,
+        theta: keep.theta.then(|| theta.to_vec()),
+        outputs: keep.outputs.then(|| ws.outputs().to_vec()),
+        singular_values: if keep.singular_values {
+            last.singular_values.clone()
+        } else {
+            None
+        },
+        spectrum_s: Some(last.spectrum_s.unwrap_or(last.s)),
+        rank: last.rank,
+        sigma_max: last.sigma_max,
+        sigma_min: last.sigma_min,
+        lambda_min: last.lambda_min,
     })
 }
 

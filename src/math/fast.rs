@@ -115,6 +115,8 @@ pub enum SolvePath {
     MatrixFree,
     /// Thin SVD of the dense `D` (the reference, or a fallback).
     Svd,
+    /// Eigendecomposition of the structured NTK where `D` lost rank ([`crate::math::gram`]).
+    Gram,
     /// Standard flow from the dense `D` (the reference solver).
     Dense,
 }
@@ -133,6 +135,9 @@ pub enum Fallback {
     Residual,
     /// Conjugate gradients did not converge.
     NoConvergence,
+    /// The Gram route cannot resolve the singular values the rank decision needs (`rank_rtol`
+    /// below [`crate::math::gram::rtol_floor`], or a kept one at its rounding level).
+    GramUnresolved,
 }
 
 /// What the last solve did: path, fallback reason, estimates, work.
@@ -167,6 +172,9 @@ pub struct PathCounts {
     pub matrix_free: u64,
     /// SVD solves (reference or fallback).
     pub svd: u64,
+    /// Rank-deficient solves by the eigendecomposition of the NTK.
+    #[serde(default)]
+    pub gram: u64,
     /// Dense standard-flow evaluations (reference solver).
     pub dense: u64,
     /// SVD solves that were fallbacks from a fast path.
@@ -191,13 +199,14 @@ impl PathCounts {
             SolvePath::Normal => self.normal += 1,
             SolvePath::MatrixFree => self.matrix_free += 1,
             SolvePath::Svd => self.svd += 1,
+            SolvePath::Gram => self.gram += 1,
             SolvePath::Dense => self.dense += 1,
         }
         if info.fallback.is_some() {
             self.fallbacks += 1;
         } else if matches!(
             info.path,
-            SolvePath::Cholesky | SolvePath::Normal | SolvePath::MatrixFree
+            SolvePath::Cholesky | SolvePath::Normal | SolvePath::MatrixFree | SolvePath::Gram
         ) {
             self.max_residual = self.max_residual.max(info.residual);
         }

@@ -6,6 +6,7 @@ use crate::linalg;
 use crate::linalg::kernels::{self, MatRef};
 use crate::linalg::svd::JacobianSvd;
 use crate::math::fast::{Fallback, FastSolver, SolveInfo, SolvePath, Solver};
+use crate::math::gram::GramSolver;
 use crate::math::model::{Model, DENSE_LIMIT};
 use crate::math::net::{Forward, Mlp, Pattern};
 use nalgebra::{DMatrix, DVector};
@@ -101,6 +102,8 @@ pub struct Workspace {
     solver: Solver,
     fast: FastSolver,
     fast_ready: bool,
+    gram: GramSolver,
+    gram_valid: bool,
     info: SolveInfo,
     scratch: Vec<f64>,
     pattern: Option<Pattern>,
@@ -155,6 +158,7 @@ impl Workspace {
         self.svd = None;
         self.dt_valid = false;
         self.fast_ready = false;
+        self.gram_valid = false;
         self.theta.clear();
         self.theta.extend_from_slice(theta);
         if self.net.as_ref() != Some(&model.net) {
@@ -230,6 +234,13 @@ impl Workspace {
         self.svd.as_ref()
     }
 
+    /// The singular values of `D` (descending) and the coordinates `u_iᵀ∇ₓC` if a field
+    /// evaluation at the current point took the Gram route ([`crate::math::gram`]).
+    pub fn gram_spectrum(&self) -> Option<(&[f64], &[f64])> {
+        self.gram_valid
+            .then(|| (&self.gram.sigma[..], &self.gram.ug[..]))
+    }
+
     /// Cost at the current point.
     pub fn cost(&self) -> f64 {
         self.cost
@@ -260,6 +271,25 @@ impl Workspace {
     pub fn grad_theta(&self) -> Vec<f64> {
         let g = DVector::from_column_slice(&self.grad_x);
         (&self.dt * g).as_slice().to_vec()
+    }
+
+    /// `∇_θ C = Dᵀ∇ₓC` by one backprop (after [`Self::forward`]), without forming `D`.
+    ///
+    /// Errors: [`Error::State`] before the first forward pass.
+    pub fn grad_theta_backprop(&mut self) -> Result<Vec<f64>> {
+        let net = self
+            .net
+            .as_ref()
+            .ok_or_else(|| Error::State("no evaluation point yet (call forward)".into()))?;
+        if !self.fast_ready {
+            self.fast.prepare(net, &self.fw);
+            self.fast_ready = true;
+        }
+        let mut out = vec![0.0; net.k()];
+        self.fast
+            .derivs
+            .vjp(net, &self.theta, &self.fw, &self.grad_x, &mut out);
+        Ok(out)
     }
 
     /// `D v ∈ R^{QN}` for `v ∈ R^K` (the output-layer velocity of `∂ₛθ = v`), from the dense `Dᵀ`.
@@ -478,7 +508,12 @@ fn eval_fast(
         ws.info.path = SolvePath::Backprop;
         return Ok(stats_from(ws, alpha, speed, frob));
     }
-    if let RankChoice::Fixed(_) = choice {
+    let full = k.min(qn);
+    let matrix_free = ws.solver == Solver::MatrixFree || qn.saturating_mul(qn) > DENSE_LIMIT;
+    if let RankChoice::Fixed(r) = choice {
+        if k >= qn && !matrix_free {
+            return eval_gram(alpha, ws, rank_rtol, Some(r), Fallback::RankLock, out);
+        }
         return fallback(
             Fallback::RankLock,
             SolveInfo::default(),
@@ -489,9 +524,7 @@ fn eval_fast(
             out,
         );
     }
-    let full = k.min(qn);
     if k >= qn {
-        let matrix_free = ws.solver == Solver::MatrixFree || qn.saturating_mul(qn) > DENSE_LIMIT;
         let solved = if matrix_free {
             fast.solve_cg(
                 net,
@@ -525,6 +558,16 @@ fn eval_fast(
                     fast.derivs.jvp(net, theta, fw, out, scratch);
                     (frob, linalg::norm(scratch), info)
                 }
+            }
+            Err((why, _))
+                if !matrix_free
+                    && choice == RankChoice::Numerical
+                    && matches!(
+                        why,
+                        Fallback::IllConditioned | Fallback::NotPositiveDefinite
+                    ) =>
+            {
+                return eval_gram(alpha, ws, rank_rtol, None, why, out);
             }
             Err((why, info)) => return fallback(why, info, alpha, ws, rank_rtol, choice, out),
         };
@@ -580,6 +623,66 @@ fn eval_fast(
             fallback(why, info, alpha, ws, rank_rtol, choice, out)
         }
     }
+}
+
+/// The Gram route (`K ≥ QN`, the NTK fits): `D_r⁺∇ₓC` from the eigendecomposition of the
+/// structured NTK, at the numerical rank or the `fixed` one; where it cannot decide (see
+/// [`crate::math::gram`]) the SVD path runs, with `why` (the fast path's reason) as the fallback.
+fn eval_gram(
+    alpha: f64,
+    ws: &mut Workspace,
+    rank_rtol: f64,
+    fixed: Option<usize>,
+    why: Fallback,
+    out: &mut [f64],
+) -> Result<FieldStats> {
+    let Workspace {
+        fw,
+        net,
+        theta,
+        grad_x,
+        fast,
+        gram,
+        scratch,
+        ..
+    } = ws;
+    let net = net
+        .as_ref()
+        .ok_or_else(|| Error::State("no evaluation point yet (call forward)".into()))?;
+    let choice = fixed.map_or(RankChoice::Numerical, RankChoice::Fixed);
+    let info = match gram.solve(&mut fast.derivs, net, theta, fw, grad_x, rank_rtol, fixed) {
+        Ok(info) => info,
+        Err((Fallback::GramUnresolved, _)) => {
+            return fallback(why, SolveInfo::default(), alpha, ws, rank_rtol, choice, out)
+        }
+        Err((w, info)) => return fallback(w, info, alpha, ws, rank_rtol, choice, out),
+    };
+    let (k, qn) = (net.k(), grad_x.len());
+    for (o, v) in out.iter_mut().zip(&gram.v) {
+        *o = -alpha * v;
+    }
+    let mut speed = alpha * linalg::norm(&gram.dv);
+    let mut frob = 0.0;
+    if alpha < 1.0 {
+        scratch.clear();
+        scratch.resize(k, 0.0);
+        fast.derivs.vjp(net, theta, fw, grad_x, scratch);
+        for (o, s) in out.iter_mut().zip(scratch.iter()) {
+            *o -= (1.0 - alpha) * s;
+        }
+        scratch.clear();
+        scratch.resize(qn, 0.0);
+        fast.derivs.jvp(net, theta, fw, out, scratch);
+        speed = linalg::norm(scratch);
+        frob = gram.sigma.iter().map(|s| s * s).sum();
+    }
+    let (r, numerical) = gram.rank;
+    ws.gram_valid = true;
+    ws.info = info;
+    let mut stats = stats_from(ws, alpha, speed, frob);
+    stats.rank = Some(r);
+    stats.numerical_rank = Some(numerical);
+    Ok(stats)
 }
 
 fn fallback(

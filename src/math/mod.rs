@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod eigenmodes;
 pub mod fast;
 pub mod flow;
+pub mod gram;
 pub mod hessian;
 pub mod integrate;
 pub mod model;

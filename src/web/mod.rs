@@ -188,6 +188,11 @@ fn now_ms(perf: &Option<web_sys::Performance>) -> f64 {
     perf.as_ref().map_or_else(js_sys::Date::now, |p| p.now())
 }
 
+/// `performance.now()` (or `Date.now()`), for the sessions' spectrum budget.
+fn clock_ms() -> f64 {
+    now_ms(&performance())
+}
+
 /// The worker's side: owns the [`Host`] (and with it every session).
 #[wasm_bindgen]
 pub struct WorkerHost {
@@ -206,8 +211,10 @@ impl WorkerHost {
     /// An empty host.
     #[wasm_bindgen(constructor)]
     pub fn new() -> WorkerHost {
+        let mut host = Host::new();
+        host.set_clock(clock_ms);
         WorkerHost {
-            host: Host::new(),
+            host,
             perf: performance(),
         }
     }

@@ -83,6 +83,10 @@ export function showFrame(f) {
     const rank = l.rank ?? '–';
     r.querySelector('.r').textContent =
       l.rank_used != null && l.rank_used !== l.rank ? `${l.rank_used} used (numerical ${rank})` : String(rank);
+    // Under the worker's time budget the spectrum (rank, σ, 𝒫) may lag the state: say by how much.
+    const age = l.spectrum_age > 0 ? ` (σ from s − ${fmtS(l.spectrum_age)})` : '';
+    r.querySelector('.r').textContent += age;
+    r.querySelector('.r').dataset.spectrumAge = String(l.spectrum_age ?? 0);
     r.querySelector('.r').dataset.rank = l.rank ?? '';
     r.querySelector('.r').dataset.rankUsed = l.rank_used ?? '';
     r.querySelector('.st').textContent = l.status;

@@ -291,6 +291,7 @@ sample_scalars!(
     perp_cost,
     cost_variance,
     cost_mismatch,
+    spectrum_s,
 );
 
 /// Numbers one encoded sample takes with `classes` classes and `sv` singular values.

@@ -45,6 +45,7 @@ pub struct Host {
     built: Option<inspect::Built>,
     network: NetworkView,
     modes: ModesView,
+    clock: Option<fn() -> f64>,
 }
 
 /// Most outputs `x̲` kept per lane for the eigenmode view (`QN` per sample): 32 MB.
@@ -84,7 +85,14 @@ impl Host {
             built: None,
             network: NetworkView::default(),
             modes: ModesView::default(),
+            clock: None,
         }
+    }
+
+    /// Gives the host a clock (milliseconds, monotone): with it the lanes' sample spectra run on
+    /// a time budget ([`SPECTRUM_SHARE`]) from the next load on.
+    pub fn set_clock(&mut self, clock: fn() -> f64) {
+        self.clock = Some(clock);
     }
 
     /// The handshake message.
@@ -403,13 +411,22 @@ impl Host {
         // computed for each sample anyway). The trace's scenario says so.
         let mut sc = sc;
         sc.record.singular_values = true;
-        let run = Comparison::new(&sc, &flows)?;
+        let mut run = Comparison::new(&sc, &flows)?;
         // The eigenmode view projects every sample's outputs: keep them where they fit.
         let qn = run.lanes()[0].session.model().qn();
         let samples = run.s_max() / run.every_s() + 2.0;
         if !sc.record.outputs && qn <= MAX_MODES_QN && qn as f64 * samples <= MODES_KEEP {
             sc.record.outputs = true;
             return self.load(id, sc, flows);
+        }
+        if let Some(clock) = self.clock {
+            for lane in run.lanes_mut() {
+                lane.session
+                    .set_spectrum_budget(Some(crate::run::session::SpectrumBudget {
+                        share: SPECTRUM_SHARE,
+                        clock,
+                    }));
+            }
         }
         self.epoch += 1;
         self.built = None;
@@ -665,6 +682,12 @@ impl Host {
                 steps: f.steps,
                 evals: lane.session.stats().evals,
                 rank: lane.session.samples().last().map(|p| p.rank),
+                spectrum_age: lane
+                    .session
+                    .samples()
+                    .last()
+                    .and_then(|p| p.spectrum_s.map(|at| p.s - at))
+                    .unwrap_or(0.0),
                 rank_used: lane.session.rank_used(),
                 rest: lane.session.rest(),
                 end: lane.session.end_sentence(),

@@ -49,6 +49,10 @@ pub const HEAT_EVERY_MS: f64 = 150.0;
 /// Largest heatmap grid side a page may ask for (about a canvas's device pixels over 2; the
 /// worker computes less while running, see [`heat_size`]).
 pub const MAX_HEAT_SIZE: usize = 400;
+/// With a clock ([`Host::set_clock`]), the spectra of a lane's samples (a dense `D` and its SVD)
+/// take at most this share of the lane's stepping time; later samples reuse the last spectrum and
+/// say from which `s` (see [`crate::run::session::Session::set_spectrum_budget`]).
+pub const SPECTRUM_SHARE: f64 = 0.2;
 /// Most samples `j` whose output trails the host records.
 pub const MAX_TRAIL_SAMPLES: usize = 64;
 /// Most singular values of `D` sent per sample (the smallest ones when there are more: that is
@@ -426,6 +430,10 @@ pub struct LaneFrame {
     pub steps_per_s: f64,
     /// First `s` with `C ≤ ε`, once reached.
     pub measured: Option<f64>,
+    /// How far behind `s` the spectral fields of the latest sample are (rank, `σ`, `𝒫`; 0 when
+    /// computed there), under the spectrum budget.
+    #[serde(default)]
+    pub spectrum_age: f64,
     /// Samples recorded since the previous frame (encoded in the bulk).
     pub new_samples: usize,
     /// Trail points recorded since the previous frame (in the bulk).

@@ -85,6 +85,9 @@ pub fn flops_per_eval(widths: &[usize], n: usize, path: SolvePath, mean_refineme
                 + (1.0 + r) * (4.0 * k * qn + 2.0 * k * k)
         }
         SolvePath::MatrixFree => p + (1.0 + r) * 2.0 * p,
+        SolvePath::Gram => {
+            3.0 * p + 2.0 * ntk::ntk_fma(widths, n) + 9.0 * qn.powi(3) + 4.0 * qn * qn
+        }
         SolvePath::Svd => {
             let (big, small) = if k >= qn { (k, qn) } else { (qn, k) };
             dense_d + 4.0 * big * small * small + 8.0 * small.powi(3)
@@ -201,6 +204,7 @@ pub(super) fn bench_flow(
         counts.normal += c.normal;
         counts.matrix_free += c.matrix_free;
         counts.svd += c.svd;
+        counts.gram += c.gram;
         counts.dense += c.dense;
         counts.fallbacks += c.fallbacks;
         counts.refinements += c.refinements;
@@ -208,7 +212,12 @@ pub(super) fn bench_flow(
         counts.max_residual = counts.max_residual.max(c.max_residual);
         (Some(n as f64 / dt), n)
     };
-    let evals = counts.backprop + counts.cholesky + counts.normal + counts.matrix_free + counts.svd;
+    let evals = counts.backprop
+        + counts.cholesky
+        + counts.normal
+        + counts.matrix_free
+        + counts.svd
+        + counts.gram;
     let mean_ref = if evals > 0 {
         counts.refinements as f64 / evals as f64
     } else {

@@ -461,6 +461,7 @@ fn describe_paths(c: &PathCounts) -> String {
         (c.normal, "normal-eq"),
         (c.matrix_free, "cg"),
         (c.svd, "svd"),
+        (c.gram, "gram"),
         (c.dense, "dense"),
     ] {
         if n > 0 {

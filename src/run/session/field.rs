@@ -70,7 +70,8 @@ impl FlowField {
     /// Decides the rank at an accepted state (the most recent evaluation must be there); the
     /// change, if any, is kept for [`Self::take_update`].
     ///
-    /// Only an SVD computed by that evaluation feeds the decision. A fast solve runs only while
+    /// Only an SVD computed by that evaluation, or the Gram route's spectrum where it resolves
+    /// the policy's band ([`crate::math::gram`]), feeds the decision. A fast solve runs only while
     /// the field uses every singular value, after certifying `σ_min/σ_max` above the band with a
     /// condition estimate (see [`crate::math::fast`]): the rank stays full then.
     pub fn accept(&mut self) {
@@ -82,6 +83,21 @@ impl FlowField {
             let ug = svd.output_coordinates(self.ws.grad_x());
             if let Some(u) = self.policy.update(&svd.sigma, &ug, self.rank_rtol) {
                 let unit = u.singular.and_then(|(i, _, _)| {
+                    let v: Vec<f64> = svd.theta_vectors().column(i).iter().copied().collect();
+                    crate::math::units::dominant(&self.model.net, &v)
+                });
+                self.update = Some((u, unit));
+            }
+        } else if let Some((sigma, ug)) = self.ws.gram_spectrum() {
+            // The Gram route decided only where its σ and u_iᵀ∇ₓC resolve the policy's band (see
+            // math::gram); a singular drop's dominant unit comes from the θ-side singular vector,
+            // which only the SVD gives: computed then, once.
+            let (sigma, ug) = (sigma.to_vec(), ug.to_vec());
+            if let Some(u) = self.policy.update(&sigma, &ug, self.rank_rtol) {
+                let rtol = self.rank_rtol;
+                let unit = u.singular.and_then(|(i, _, _)| {
+                    self.ws.ensure_jacobian().ok()?;
+                    let svd = self.ws.svd(rtol).ok()?;
                     let v: Vec<f64> = svd.theta_vectors().column(i).iter().copied().collect();
                     crate::math::units::dominant(&self.model.net, &v)
                 });

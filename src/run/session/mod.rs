@@ -83,6 +83,16 @@ pub struct Frame {
     pub steps: u64,
 }
 
+/// A time budget for the spectral part of diagnostic samples (see
+/// [`Session::set_spectrum_budget`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SpectrumBudget {
+    /// Largest share of the session's stepping time the spectra may take, in `(0, 1]`.
+    pub share: f64,
+    /// Milliseconds since an arbitrary origin (monotone): the host's clock (the core has none).
+    pub clock: fn() -> f64,
+}
+
 /// A run in progress.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -116,6 +126,13 @@ pub struct Session {
     auto_escapes: u32,
     trap: Option<TrapTracker>,
     rank_check: Option<RankCheck>,
+    /// Spectra of samples on a time budget (`None`: every sample computes its own).
+    budget: Option<SpectrumBudget>,
+    /// Milliseconds spent in steps (samples included) and in spectra, under a budget.
+    work_ms: f64,
+    spectrum_ms: f64,
+    /// The last sample whose spectrum was computed at its own `s`.
+    last_spectral: Option<Sample>,
 }
 
 impl Session {
@@ -170,6 +187,10 @@ impl Session {
             auto_escapes: 0,
             trap: None,
             rank_check: None,
+            budget: None,
+            work_ms: 0.0,
+            spectrum_ms: 0.0,
+            last_spectral: None,
         };
         session.trap = session.new_trap_tracker();
         session.start_rank_policy(0.0)?;
@@ -354,16 +375,55 @@ impl Session {
             .then(|| TrapTracker::new(spec.rho_below, self.field.model.n()))
     }
 
+    /// Puts the spectral part of later samples (rank, `σ`, `λ_min`, `𝒫` — a dense `D` and its SVD,
+    /// which on a large network cost many field evaluations) on a time budget: a sample computes
+    /// its spectrum only while the spectra so far took at most `share` of the session's stepping
+    /// time, else it reuses the last one and says from which `s` ([`Sample::spectrum_s`]). The
+    /// first sample and the end point's always compute theirs. `None` (the default, the CLI's):
+    /// every sample computes its own, and traces rerun bit for bit.
+    pub fn set_spectrum_budget(&mut self, budget: Option<SpectrumBudget>) {
+        self.budget = budget;
+    }
+
     fn push_sample_at(&mut self, s: f64, theta: &[f64]) -> Result<()> {
-        let smp = diagnostics::sample(
-            &self.field.model,
-            &mut self.sample_ws,
-            theta,
-            s,
-            self.scenario.rank_rtol,
-            self.step_rank,
-            self.keep,
-        )?;
+        self.push_sample(s, theta, false)
+    }
+
+    fn push_sample(&mut self, s: f64, theta: &[f64], force: bool) -> Result<()> {
+        let due = match (&self.budget, &self.last_spectral) {
+            (Some(b), Some(_)) => force || self.spectrum_ms <= b.share * self.work_ms,
+            _ => true,
+        };
+        let smp = match (&self.last_spectral, due) {
+            (Some(last), false) => diagnostics::sample_reusing(
+                &self.field.model,
+                &mut self.sample_ws,
+                theta,
+                s,
+                self.step_rank,
+                self.keep,
+                last,
+            )?,
+            _ => {
+                let t0 = self.budget.map(|b| (b.clock)());
+                let smp = diagnostics::sample(
+                    &self.field.model,
+                    &mut self.sample_ws,
+                    theta,
+                    s,
+                    self.scenario.rank_rtol,
+                    self.step_rank,
+                    self.keep,
+                )?;
+                if let (Some(b), Some(t0)) = (self.budget, t0) {
+                    self.spectrum_ms += (b.clock)() - t0;
+                }
+                if self.budget.is_some() {
+                    self.last_spectral = Some(smp.clone());
+                }
+                smp
+            }
+        };
         if !self.finished() {
             if let Some(iv) = self.trap.as_mut().and_then(|t| t.feed(&smp)) {
                 self.events.push(Event::trapped(&iv, self.field.model.qn()));
@@ -402,7 +462,7 @@ impl Session {
         let theta = self.stepper.y().to_vec();
         // A failure here (e.g. non-finite state) leaves the trace without a final sample: the
         // event already says why.
-        let _ = self.push_sample_at(s, &theta);
+        let _ = self.push_sample(s, &theta, true);
     }
 
     /// Locates `s* ∈ [prev_s, s]` with `C(θ(s*)) = ε` on the dense output (Illinois method).
@@ -457,6 +517,16 @@ impl Session {
     /// Returns whether the session is still running. Errors never escape a running session: a
     /// failure ends it with a `non_finite` event.
     pub fn step(&mut self) -> bool {
+        let Some(b) = self.budget else {
+            return self.step_untimed();
+        };
+        let t0 = (b.clock)();
+        let going = self.step_untimed();
+        self.work_ms += (b.clock)() - t0;
+        going
+    }
+
+    fn step_untimed(&mut self) -> bool {
         if self.finished() {
             return false;
         }
