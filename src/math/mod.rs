@@ -2,6 +2,7 @@
 //! derivatives, integrators, per-sample diagnostics, rank loss and escape, and the constructive
 //! minimizers. Depends only on the base modules and [`crate::linalg`].
 
+pub mod closed_form;
 pub mod construct;
 pub mod critical;
 pub mod data;
