@@ -56,7 +56,7 @@ if ! command -v wasm-bindgen >/dev/null 2>&1 || ! wasm-bindgen --version | grep 
 fi
 
 # wasm-pack test --firefox drives Firefox ESR through geckodriver.
-if ! command -v geckodriver >/dev/null 2>&1 || ! geckodriver --version | grep -q '0\.37\.1'; then
+if ! command -v geckodriver >/dev/null 2>&1 || ! geckodriver --version 2>/dev/null | grep '0\.37\.1' >/dev/null; then
   log "installing geckodriver 0.37.1 (cargo, ~3 min)"
   cargo install geckodriver --version 0.37.1 --locked
 fi
