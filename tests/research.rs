@@ -1,6 +1,8 @@
 //! The research commands `compare` and `figures`: the page's lanes bit for bit as single runs,
 //! every figure with content (SVG and PNG); and the JSON Lines of `run`. The sweeps are in
 //! tests/research_sweep.rs.
+// Native only: the CLI and its PNG encoder do not exist on wasm32 (which builds every test).
+#![cfg(not(target_arch = "wasm32"))]
 
 #[path = "research/common.rs"]
 mod common;

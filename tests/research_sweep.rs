@@ -1,5 +1,7 @@
 //! `pullback sweep`: the table of single runs on any number of jobs, in shards that merge, after
 //! an interruption; malformed specs named; the progress bar and the JSON Lines.
+// Native only: the CLI and its PNG encoder do not exist on wasm32 (which builds every test).
+#![cfg(not(target_arch = "wasm32"))]
 
 #[path = "research/common.rs"]
 mod common;
