@@ -4,7 +4,7 @@
 //! like `e^{−s/N}`, so the variances fall like `e^{−2s/N}` and the distances like `e^{−s/N}`:
 //! those reference rates are drawn (grey) on the adapted flow's panel.
 
-use super::{err, fit_caption, fit_descs, log_range, Geom, Look};
+use super::{draw_log_panel_mesh, err, fit_caption, log_range, Geom, Look};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -87,8 +87,6 @@ pub fn draw<DB: DrawingBackend>(
             .y_label_area_size(look.px(64.0))
             .build_cartesian_2d(0.0..s_max, (lo..hi).log_scale())
             .map_err(err)?;
-        let (x_ticks, y_ticks) =
-            look.ticks(chart.plotting_area(), if small { (5, 5) } else { (10, 8) });
         let y_options: &[&str] = if k % cols == 0 {
             &[
                 "variance —, |mean − y| - -",
@@ -98,27 +96,13 @@ pub fn draw<DB: DrawingBackend>(
         } else {
             &[]
         };
-        let (x_desc, y_desc) = fit_descs(look, chart.plotting_area(), &["s"], y_options);
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .label_style(look.font(11.0))
-            .axis_desc_style(look.font(12.0))
-            .y_labels(y_ticks)
-            .x_labels(x_ticks)
-            // Several panels redraw while running: fewer minor grid lines keep each draw cheap.
-            .max_light_lines(if small { 1 } else { 4 })
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .light_line_style(RGBColor(238, 238, 238))
-            .draw()
-            .map_err(err)?;
-        geoms.push(Geom::of(
-            chart.plotting_area(),
-            [0.0, s_max],
-            [lo, hi],
-            true,
-        ));
+        geoms.push(draw_log_panel_mesh(
+            &mut chart,
+            look,
+            small,
+            y_options,
+            (s_max, lo, hi),
+        )?);
         let grey = RGBColor(110, 110, 110);
         if let Some((v0, d0, n)) = panel.reference {
             for (y0, rate) in [(v0, 2.0), (d0, 1.0)] {

@@ -3,7 +3,7 @@
 //! Colours run from the largest eigenvalue (dark) to the smallest (yellow); dashed curves are a
 //! linearized prediction, the grey dashed line a reference rate.
 
-use super::{err, fit_caption, fit_descs, log_range, Geom, Look};
+use super::{draw_log_panel_mesh, err, fit_caption, log_range, Geom, Look};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -125,33 +125,18 @@ pub fn draw<DB: DrawingBackend>(
             .y_label_area_size(look.px(64.0))
             .build_cartesian_2d(0.0..s_max, (lo..hi).log_scale())
             .map_err(err)?;
-        let (x_ticks, y_ticks) =
-            look.ticks(chart.plotting_area(), if small { (5, 5) } else { (10, 8) });
         let y_options: &[&str] = if k % cols == 0 {
             &["|a_i(s)|", "|a|"]
         } else {
             &[]
         };
-        let (x_desc, y_desc) = fit_descs(look, chart.plotting_area(), &["s"], y_options);
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .label_style(look.font(11.0))
-            .axis_desc_style(look.font(12.0))
-            .y_labels(y_ticks)
-            .x_labels(x_ticks)
-            .max_light_lines(if small { 1 } else { 4 })
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .light_line_style(RGBColor(238, 238, 238))
-            .draw()
-            .map_err(err)?;
-        geoms.push(Geom::of(
-            chart.plotting_area(),
-            [0.0, s_max],
-            [lo, hi],
-            true,
-        ));
+        geoms.push(draw_log_panel_mesh(
+            &mut chart,
+            look,
+            small,
+            y_options,
+            (s_max, lo, hi),
+        )?);
         let clip = |v: &[(f64, f64)]| -> Vec<(f64, f64)> {
             v.iter()
                 .filter(|p| p.1.is_finite() && p.1.abs() >= lo && p.0 <= s_max)

@@ -301,6 +301,45 @@ pub(crate) fn fit_descs<'a, DB: DrawingBackend, CT: plotters::coord::CoordTransl
     (fit_label(look, x, w, 13.0), fit_label(look, y, h, 13.0))
 }
 
+/// The mesh of one panel of a small multiple over `s` on a log scale (the collapse and eigenmode
+/// figures): axis names fitted to the panel (`y_options` in order of preference, none for panels
+/// off the first column), fewer minor grid lines on small panels (several redraw while running:
+/// that keeps each draw cheap), and the panel's geometry for hover and clicks.
+pub(crate) fn draw_log_panel_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, LogCoord<f64>>,
+    >,
+    look: &Look,
+    small: bool,
+    y_options: &[&str],
+    (s_max, lo, hi): (f64, f64, f64),
+) -> crate::Result<Geom> {
+    let (x_ticks, y_ticks) =
+        look.ticks(chart.plotting_area(), if small { (5, 5) } else { (10, 8) });
+    let (x_desc, y_desc) = fit_descs(look, chart.plotting_area(), &["s"], y_options);
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(look.font(11.0))
+        .axis_desc_style(look.font(12.0))
+        .y_labels(y_ticks)
+        .x_labels(x_ticks)
+        .max_light_lines(if small { 1 } else { 4 })
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .light_line_style(RGBColor(238, 238, 238))
+        .draw()
+        .map_err(err)?;
+    Ok(Geom::of(
+        chart.plotting_area(),
+        [0.0, s_max],
+        [lo, hi],
+        true,
+    ))
+}
+
 /// A caption that fits `width` device pixels: the text at `size` zoomed CSS pixels, or smaller
 /// (down to 9) when it is too long, or cut with an ellipsis when even that is too long.
 pub(crate) fn fit_caption(
