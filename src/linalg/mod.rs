@@ -1,9 +1,10 @@
 //! Dense linear algebra under the flows: the rank decision, small vector helpers, SPD solves,
-//! the thin SVD of the Jacobian ([`svd`]) and the hand-written kernels of the fast paths
-//! ([`kernels`]).
+//! the thin SVD of the Jacobian ([`svd`]), its factored form for solves on a wide `D` ([`wide`])
+//! and the hand-written kernels of the fast paths ([`kernels`]).
 
 pub mod kernels;
 pub mod svd;
+pub mod wide;
 
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};

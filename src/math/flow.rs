@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::linalg;
 use crate::linalg::kernels::{self, MatRef};
 use crate::linalg::svd::JacobianSvd;
+use crate::linalg::wide::WideSvd;
 use crate::math::fast::{Fallback, FastSolver, SolveInfo, SolvePath, Solver};
 use crate::math::gram::GramSolver;
 use crate::math::model::{Model, DENSE_LIMIT};
@@ -99,6 +100,8 @@ pub struct Workspace {
     grad_x: Vec<f64>,
     cost: f64,
     svd: Option<JacobianSvd>,
+    wide: Option<WideSvd>,
+    wide_valid: bool,
     solver: Solver,
     fast: FastSolver,
     fast_ready: bool,
@@ -156,6 +159,7 @@ impl Workspace {
     /// Like [`Self::evaluate`] without the Jacobian: outputs, cost and `∇ₓC` only.
     pub fn forward(&mut self, model: &Model, theta: &[f64]) -> Result<()> {
         self.svd = None;
+        self.wide_valid = false;
         self.dt_valid = false;
         self.fast_ready = false;
         self.gram_valid = false;
@@ -232,6 +236,12 @@ impl Workspace {
     /// one; `None` after a fast path.
     pub fn computed_svd(&self) -> Option<&JacobianSvd> {
         self.svd.as_ref()
+    }
+
+    /// The factored SVD of a wide `D` if a field evaluation at the current point solved with it
+    /// (a fast path's fallback where `K ≥ 2QN`, see [`eval_field_capped`]).
+    pub fn wide_svd(&self) -> Option<&WideSvd> {
+        self.wide.as_ref().filter(|_| self.wide_valid)
     }
 
     /// The singular values of `D` (descending) and the coordinates `u_iᵀ∇ₓC` if a field
@@ -700,12 +710,80 @@ fn fallback(
         )),
         other => other,
     })?;
-    let stats = eval_reference(alpha, ws, rank_rtol, choice, out)?;
+    let (k, qn) = ws.dt.shape();
+    let stats = if alpha > 0.0 && k >= WIDE * qn {
+        eval_wide(alpha, ws, rank_rtol, choice, out)?
+    } else {
+        eval_reference(alpha, ws, rank_rtol, choice, out)?
+    };
     ws.info = SolveInfo {
         path: SolvePath::Svd,
         fallback: Some(why),
         ..partial
     };
+    Ok(stats)
+}
+
+/// A fallback solves with the output side of the SVD ([`eval_wide`]) when `K ≥ WIDE·QN`.
+const WIDE: usize = 2;
+
+/// The fallback on a wide `D` (`K ≥ 2QN`): the SVD of `D` kept in factored form
+/// ([`WideSvd`]: Householder `Q`, the SVD of `R`), `D_r⁺g = Q U_{R,r} Σ_r⁻¹ V_{R,r}ᵀ g`.
+///
+/// The same computation as the reference path's [`JacobianSvd`] without forming its `K × QN`
+/// θ-side factor. M network at init scale 1 (`4482 × 400`, numerical rank 364 < 400): see the
+/// benchmark's `Mr` row.
+fn eval_wide(
+    alpha: f64,
+    ws: &mut Workspace,
+    rank_rtol: f64,
+    choice: RankChoice,
+    out: &mut [f64],
+) -> Result<FieldStats> {
+    let mut svd = match ws.wide.take() {
+        Some(s) => s,
+        None => WideSvd::empty(),
+    };
+    let factored = svd.refactor(&ws.dt, rank_rtol);
+    if let Err(e) = factored {
+        ws.wide = Some(svd);
+        return Err(e);
+    }
+    let r = match choice {
+        RankChoice::Numerical => svd.rank(),
+        RankChoice::All => svd.positive(),
+        RankChoice::Fixed(c) => c.min(svd.positive()),
+    };
+    let v = svd.pinv_apply_rank(&ws.grad_x, r);
+    let (k, qn) = ws.dt.shape();
+    out.fill(0.0);
+    if alpha < 1.0 {
+        kernels::gemm(
+            -(1.0 - alpha),
+            MatRef::col_major(ws.dt.as_slice(), k, qn, k),
+            MatRef::col_major(&ws.grad_x, qn, 1, qn),
+            0.0,
+            out,
+            k,
+        );
+    }
+    for (o, vi) in out.iter_mut().zip(&v) {
+        *o -= alpha * vi;
+    }
+    let mut scratch = std::mem::take(&mut ws.scratch);
+    let speed = dense_apply_norm(&ws.dt, out, &mut scratch);
+    ws.scratch = scratch;
+    let frob = if alpha < 1.0 {
+        svd.sigma.iter().map(|s| s * s).sum()
+    } else {
+        0.0
+    };
+    let numerical = svd.rank();
+    ws.wide = Some(svd);
+    ws.wide_valid = true;
+    let mut stats = stats_from(ws, alpha, speed, frob);
+    stats.rank = Some(r);
+    stats.numerical_rank = Some(numerical);
     Ok(stats)
 }
 

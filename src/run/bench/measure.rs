@@ -166,8 +166,16 @@ pub(super) fn bench_flow(
     // segments of at most SEGMENT steps from θ₀, repeated: the same work on every machine.
     let big = model.qn() >= 1000;
     let h = step_size(p, spec);
-    let (steps_per_second, steps) = if (big && cfg.quick) || !p.scenario.steps {
-        (None, 0)
+    let rk45 = p.scenario.adaptive && spec != FlowSpec::Standard;
+    let integrator = if rk45 {
+        IntegratorSpec::default()
+    } else {
+        IntegratorSpec::Rk4 { h }
+    };
+    // One RK45 step of a rank-deficient field costs several SVDs: at least one step, 4 s.
+    let slow = big || rk45;
+    let (steps_per_second, steps, evals_per_step) = if (slow && cfg.quick) || !p.scenario.steps {
+        (None, 0, None)
     } else {
         let mut field = FlowField::with_solver(
             model.clone(),
@@ -177,16 +185,17 @@ pub(super) fn bench_flow(
         );
         let budget = if cfg.quick {
             0.1
-        } else if big {
+        } else if slow {
             4.0
         } else {
             2.0
         };
-        let min_steps = if big { 1 } else { 5 };
+        let min_steps = if slow { 1 } else { 5 };
+        let mut evals = 0u64;
         let mut n = 0u64;
         let mut dt = 0.0;
         while n < min_steps || dt < budget {
-            let mut st = Stepper::new(IntegratorSpec::Rk4 { h }, 0.0, &p.theta0, &mut field)?;
+            let mut st = Stepper::new(integrator, 0.0, &p.theta0, &mut field)?;
             field.reset_rank_policy();
             let t0 = probe.now();
             let mut seg = 0;
@@ -197,6 +206,7 @@ pub(super) fn bench_flow(
                 n += 1;
             }
             dt += probe.now() - t0;
+            evals += st.stats.evals;
         }
         let c = field.path_counts();
         counts.backprop += c.backprop;
@@ -210,7 +220,7 @@ pub(super) fn bench_flow(
         counts.refinements += c.refinements;
         counts.max_kappa = counts.max_kappa.max(c.max_kappa);
         counts.max_residual = counts.max_residual.max(c.max_residual);
-        (Some(n as f64 / dt), n)
+        (Some(n as f64 / dt), n, Some(evals as f64 / n as f64))
     };
     let evals = counts.backprop
         + counts.cholesky
@@ -266,6 +276,8 @@ pub(super) fn bench_flow(
         steps_per_second,
         steps,
         h,
+        integrator: if rk45 { "rk45" } else { "rk4" }.into(),
+        evals_per_step,
         paths: counts,
         reference_seconds,
         speedup,

@@ -70,7 +70,8 @@ impl FlowField {
     /// Decides the rank at an accepted state (the most recent evaluation must be there); the
     /// change, if any, is kept for [`Self::take_update`].
     ///
-    /// Only an SVD computed by that evaluation, or the Gram route's spectrum where it resolves
+    /// Only an SVD computed by that evaluation (thin, or factored for a wide `D`), or the Gram
+    /// route's spectrum where it resolves
     /// the policy's band ([`crate::math::gram`]), feeds the decision. A fast solve runs only while
     /// the field uses every singular value, after certifying `σ_min/σ_max` above the band with a
     /// condition estimate (see [`crate::math::fast`]): the rank stays full then.
@@ -84,6 +85,15 @@ impl FlowField {
             if let Some(u) = self.policy.update(&svd.sigma, &ug, self.rank_rtol) {
                 let unit = u.singular.and_then(|(i, _, _)| {
                     let v: Vec<f64> = svd.theta_vectors().column(i).iter().copied().collect();
+                    crate::math::units::dominant(&self.model.net, &v)
+                });
+                self.update = Some((u, unit));
+            }
+        } else if let Some(svd) = self.ws.wide_svd() {
+            let ug = svd.output_coordinates(self.ws.grad_x());
+            if let Some(u) = self.policy.update(&svd.sigma, &ug, self.rank_rtol) {
+                let unit = u.singular.and_then(|(i, _, _)| {
+                    let v = svd.theta_vector(i)?;
                     crate::math::units::dominant(&self.model.net, &v)
                 });
                 self.update = Some((u, unit));
