@@ -85,13 +85,23 @@ impl Session {
     /// Records the current state as a sample if the last sample is not already at this `s`.
     pub(super) fn record_final(&mut self) {
         let s = self.stepper.s();
-        if self.samples.last().is_some_and(|p| p.s >= s) {
-            return;
+        let mut stale = None;
+        if let Some(last) = self.samples.last() {
+            if last.s >= s && last.spectrum_s.is_none() {
+                return;
+            }
+            if last.s >= s {
+                // The grid's sample at the end reused an older spectrum (the page's budget): the
+                // end point's own replaces it, so the final rank and σ are measured there.
+                stale = self.samples.pop();
+            }
         }
         let theta = self.stepper.y().to_vec();
-        // A failure here (e.g. non-finite state) leaves the trace without a final sample: the
-        // event already says why.
-        let _ = self.push_sample(s, &theta, true);
+        // A failure here (e.g. non-finite state) leaves the trace without a fresh final sample:
+        // the event already says why, and a replaced sample comes back.
+        if self.push_sample(s, &theta, true).is_err() {
+            self.samples.extend(stale);
+        }
     }
 
     /// Locates `s* ∈ [prev_s, s]` with `C(θ(s*)) = ε` on the dense output (Illinois method).
