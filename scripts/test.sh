@@ -67,7 +67,7 @@ if [ -f bench.html ]; then
   step "benchmark: native (release build)"
   mkdir -p test-artifacts
   cargo build --release --bin pullback
-  ./target/release/pullback bench --only S,M,U --json test-artifacts/bench-native.json
+  ./target/release/pullback bench --only S,M,Mr,U --json test-artifacts/bench-native.json
   step "benchmark: the bench page in chromium (playwright-core)"
   BENCH_NATIVE=test-artifacts/bench-native.json node tests/e2e/bench.mjs
 fi
