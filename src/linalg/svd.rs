@@ -206,9 +206,9 @@ impl OutputSpectrum {
     ///
     /// The θ-side singular vectors (`K × min(QN, K)`, what makes [`JacobianSvd::new`] costly on a
     /// wide `D`) are never formed. For `K ≥ 2QN` (the overparametrized case that dominates sample
-    /// time) CholeskyQR2 gives `Dᵀ = QR` first and only `R`'s singular values are computed when
-    /// they show full rank; otherwise one SVD of `Dᵀ` with its left singular vectors (`𝒫` needs
-    /// them alone).
+    /// time) CholeskyQR2 gives `Dᵀ = QR` first where it is safe, and the SVD of the small `R`
+    /// follows, its right singular vectors only when `𝒫` is not the identity; otherwise one SVD of
+    /// `Dᵀ` with its left singular vectors (`𝒫` needs them alone).
     ///
     /// Errors: as [`JacobianSvd::new`].
     pub fn new(dt: &DMatrix<f64>, rtol: f64) -> Result<Self> {
@@ -232,21 +232,26 @@ impl OutputSpectrum {
         }
         let (k, qn) = dt.shape();
         let p = k.min(qn);
-        // At full rank CholeskyQR2 gives R with the kernels' speed (two threads natively); only
-        // R's singular values are needed then (`𝒫` is the identity).
-        if qn > 0 && k >= QR_FIRST * qn && rank_used.is_none_or(|u| u >= qn) {
+        // For K ≥ 2QN CholeskyQR2 gives Dᵀ = QR with the kernels' speed (two threads natively)
+        // where D is far enough from rank loss; D's singular values and left singular vectors are
+        // R's values and right vectors, the vectors only when 𝒫 is not the identity.
+        if qn > 0 && k >= QR_FIRST * qn {
             if let Some(r) = cholesky_qr2_r(dt) {
                 let (sigma, _, _) = thin_svd(&r, false, false)?;
                 let rank = numerical_rank(&sigma, rtol);
-                if rank == qn {
-                    return Ok(OutputSpectrum {
-                        sigma,
-                        output_vecs: None,
-                        qn,
-                        rank,
-                        used: qn,
-                    });
-                }
+                let used = rank_used.unwrap_or(rank).min(p);
+                let output_vecs = if used < qn {
+                    thin_svd(&r, false, true)?.2
+                } else {
+                    None
+                };
+                return Ok(OutputSpectrum {
+                    sigma,
+                    output_vecs,
+                    qn,
+                    rank,
+                    used,
+                });
             }
         }
         let (sigma, _, v) = thin_svd(dt, false, true)?;

@@ -344,6 +344,18 @@ pub enum RankChoice {
     Fixed(usize),
 }
 
+impl RankChoice {
+    /// How many singular values a solve keeps, given the numerical rank and the number of
+    /// exactly positive ones (a fixed rank is clamped to the latter).
+    pub fn rank(self, numerical: usize, positive: usize) -> usize {
+        match self {
+            RankChoice::Numerical => numerical,
+            RankChoice::All => positive,
+            RankChoice::Fixed(c) => c.min(positive),
+        }
+    }
+}
+
 /// Evaluates the vector field of `spec` at the workspace's current point (after
 /// [`Workspace::forward`] or [`Workspace::evaluate`]) into `out`, returning what it saw.
 ///
@@ -442,11 +454,7 @@ fn eval_reference(
                 return Err(e);
             }
         };
-        let r = match choice {
-            RankChoice::Numerical => svd.rank(),
-            RankChoice::All => svd.positive(),
-            RankChoice::Fixed(c) => c.min(svd.positive()),
-        };
+        let r = choice.rank(svd.rank(), svd.positive());
         rank = Some(r);
         numerical_rank = Some(svd.rank());
         let v = svd.pinv_apply_rank(&grad_x, r);
@@ -461,6 +469,25 @@ fn eval_reference(
     stats.rank = rank;
     stats.numerical_rank = numerical_rank;
     Ok(stats)
+}
+
+/// `out = −(1−α)Dᵀ∇ₓC − α·v` from the dense `Dᵀ` (`K × QN`): a field from its `D⁺` part `v`.
+fn dense_blend(dt: &DMatrix<f64>, grad_x: &[f64], alpha: f64, v: &[f64], out: &mut [f64]) {
+    let (k, qn) = dt.shape();
+    out.fill(0.0);
+    if alpha < 1.0 {
+        kernels::gemm(
+            -(1.0 - alpha),
+            MatRef::col_major(dt.as_slice(), k, qn, k),
+            MatRef::col_major(grad_x, qn, 1, qn),
+            0.0,
+            out,
+            k,
+        );
+    }
+    for (o, vi) in out.iter_mut().zip(v) {
+        *o -= alpha * vi;
+    }
 }
 
 /// `|D v|` from the dense `Dᵀ`, through `scratch` (no allocation once sized).
@@ -604,21 +631,7 @@ fn eval_fast(
     let solved = fast.solve_under(dt.as_slice(), k, qn, grad_x, rank_rtol, &mut v);
     match solved {
         Ok(info) => {
-            // out = −(1−α)Dᵀg − αv.
-            out.fill(0.0);
-            if alpha < 1.0 {
-                kernels::gemm(
-                    -(1.0 - alpha),
-                    MatRef::col_major(dt.as_slice(), k, qn, k),
-                    MatRef::col_major(grad_x, qn, 1, qn),
-                    0.0,
-                    out,
-                    k,
-                );
-            }
-            for (o, vi) in out.iter_mut().zip(&v) {
-                *o -= alpha * vi;
-            }
+            dense_blend(dt, grad_x, alpha, &v, out);
             let speed = dense_apply_norm(dt, out, &mut v);
             *scratch = v;
             let frob = if alpha < 1.0 { ws.frobenius_sq() } else { 0.0 };
@@ -740,36 +753,14 @@ fn eval_wide(
     choice: RankChoice,
     out: &mut [f64],
 ) -> Result<FieldStats> {
-    let mut svd = match ws.wide.take() {
-        Some(s) => s,
-        None => WideSvd::empty(),
-    };
-    let factored = svd.refactor(&ws.dt, rank_rtol);
-    if let Err(e) = factored {
+    let mut svd = ws.wide.take().unwrap_or_else(WideSvd::empty);
+    if let Err(e) = svd.refactor(&ws.dt, rank_rtol) {
         ws.wide = Some(svd);
         return Err(e);
     }
-    let r = match choice {
-        RankChoice::Numerical => svd.rank(),
-        RankChoice::All => svd.positive(),
-        RankChoice::Fixed(c) => c.min(svd.positive()),
-    };
+    let r = choice.rank(svd.rank(), svd.positive());
     let v = svd.pinv_apply_rank(&ws.grad_x, r);
-    let (k, qn) = ws.dt.shape();
-    out.fill(0.0);
-    if alpha < 1.0 {
-        kernels::gemm(
-            -(1.0 - alpha),
-            MatRef::col_major(ws.dt.as_slice(), k, qn, k),
-            MatRef::col_major(&ws.grad_x, qn, 1, qn),
-            0.0,
-            out,
-            k,
-        );
-    }
-    for (o, vi) in out.iter_mut().zip(&v) {
-        *o -= alpha * vi;
-    }
+    dense_blend(&ws.dt, &ws.grad_x, alpha, &v, out);
     let mut scratch = std::mem::take(&mut ws.scratch);
     let speed = dense_apply_norm(&ws.dt, out, &mut scratch);
     ws.scratch = scratch;

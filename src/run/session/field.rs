@@ -80,24 +80,27 @@ impl FlowField {
         if !self.spec.needs_svd() {
             return;
         }
+        let net = &self.model.net;
         if let Some(svd) = self.ws.computed_svd() {
             let ug = svd.output_coordinates(self.ws.grad_x());
-            if let Some(u) = self.policy.update(&svd.sigma, &ug, self.rank_rtol) {
-                let unit = u.singular.and_then(|(i, _, _)| {
-                    let v: Vec<f64> = svd.theta_vectors().column(i).iter().copied().collect();
-                    crate::math::units::dominant(&self.model.net, &v)
-                });
-                self.update = Some((u, unit));
-            }
+            self.update = decide(
+                &mut self.policy,
+                net,
+                self.rank_rtol,
+                &svd.sigma,
+                &ug,
+                |i| Some(svd.theta_vectors().column(i).iter().copied().collect()),
+            );
         } else if let Some(svd) = self.ws.wide_svd() {
             let ug = svd.output_coordinates(self.ws.grad_x());
-            if let Some(u) = self.policy.update(&svd.sigma, &ug, self.rank_rtol) {
-                let unit = u.singular.and_then(|(i, _, _)| {
-                    let v = svd.theta_vector(i)?;
-                    crate::math::units::dominant(&self.model.net, &v)
-                });
-                self.update = Some((u, unit));
-            }
+            self.update = decide(
+                &mut self.policy,
+                net,
+                self.rank_rtol,
+                &svd.sigma,
+                &ug,
+                |i| svd.theta_vector(i),
+            );
         } else if let Some((sigma, ug)) = self.ws.gram_spectrum() {
             // The Gram route decided only where its σ and u_iᵀ∇ₓC resolve the policy's band (see
             // math::gram); a singular drop's dominant unit comes from the θ-side singular vector,
@@ -185,6 +188,23 @@ impl FlowField {
     pub fn workspace(&mut self) -> &mut Workspace {
         &mut self.ws
     }
+}
+
+/// The policy's decision on `σ` and `u_iᵀ∇ₓC`, with the unit that dominates a dropped singular
+/// vector (`theta_vector(i)`: the right singular vector of `σ_i`).
+fn decide(
+    policy: &mut RankPolicy,
+    net: &crate::math::net::Mlp,
+    rank_rtol: f64,
+    sigma: &[f64],
+    ug: &[f64],
+    theta_vector: impl FnOnce(usize) -> Option<Vec<f64>>,
+) -> Option<(RankUpdate, Option<(UnitRef, f64)>)> {
+    let u = policy.update(sigma, ug, rank_rtol)?;
+    let unit = u
+        .singular
+        .and_then(|(i, _, _)| crate::math::units::dominant(net, &theta_vector(i)?));
+    Some((u, unit))
 }
 
 impl System for FlowField {
