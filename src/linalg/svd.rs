@@ -220,10 +220,37 @@ impl OutputSpectrum {
     ///
     /// Errors: as [`JacobianSvd::new`].
     pub fn with_rank(dt: &DMatrix<f64>, rtol: f64, rank_used: Option<usize>) -> Result<Self> {
-        Self::compute(dt, rtol, rank_used)
+        Self::compute(dt, None, rtol, rank_used)
     }
 
-    fn compute(dt: &DMatrix<f64>, rtol: f64, rank_used: Option<usize>) -> Result<Self> {
+    /// Like [`Self::with_rank`], given the lower triangle of `DDᵀ` (`QN × QN`, column-major, the
+    /// strict upper triangle unread) formed some other way — the NTK's structured assembly, two
+    /// orders of magnitude cheaper than `dtᵀdt` — as CholeskyQR2's first Gram matrix. The result
+    /// is `D`'s own: `R` comes from `Q₁ = dt·L₁⁻ᵀ` with the formed `dt`, and the second pass
+    /// corrects any `L₁` that leaves `Q₁` within `0.1` of orthonormal; else the SVD of `dt`.
+    /// `gram` is used only where [`Self::takes_gram`].
+    ///
+    /// Errors: as [`JacobianSvd::new`].
+    pub fn with_gram(
+        dt: &DMatrix<f64>,
+        gram: &[f64],
+        rtol: f64,
+        rank_used: Option<usize>,
+    ) -> Result<Self> {
+        Self::compute(dt, Some(gram), rtol, rank_used)
+    }
+
+    /// Whether a `K × QN` `dt` takes CholeskyQR2 first (and [`Self::with_gram`] its Gram).
+    pub fn takes_gram(k: usize, qn: usize) -> bool {
+        qn > 0 && k >= QR_FIRST * qn
+    }
+
+    fn compute(
+        dt: &DMatrix<f64>,
+        gram: Option<&[f64]>,
+        rtol: f64,
+        rank_used: Option<usize>,
+    ) -> Result<Self> {
         if let Some(i) = dt.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite(format!(
                 "Jacobian entry {i} is {}",
@@ -235,8 +262,8 @@ impl OutputSpectrum {
         // For K ≥ 2QN CholeskyQR2 gives Dᵀ = QR with the kernels' speed (two threads natively)
         // where D is far enough from rank loss; D's singular values and left singular vectors are
         // R's values and right vectors, the vectors only when 𝒫 is not the identity.
-        if qn > 0 && k >= QR_FIRST * qn {
-            if let Some(r) = cholesky_qr2_r(dt) {
+        if Self::takes_gram(k, qn) {
+            if let Some(r) = cholesky_qr2_r(dt, gram.filter(|g| g.len() >= qn * qn)) {
                 let (sigma, _, _) = thin_svd(&r, false, false)?;
                 let rank = numerical_rank(&sigma, rtol);
                 let used = rank_used.unwrap_or(rank).min(p);
@@ -314,8 +341,10 @@ impl OutputSpectrum {
 /// orthonormal (Yamamoto et al. 2015): that is checked, `|Q₁ᵀQ₁ − I|_max ≤ 0.1`, which holds for
 /// `κ(A) ≲ 2·10⁷`; a failed Cholesky or a larger deviation returns `None` and the caller uses
 /// Householder. The rows of `R` may differ in sign from Householder's; singular values and
-/// right singular vectors of `R` are those of `A` either way.
-fn cholesky_qr2_r(a: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+/// right singular vectors of `R` are those of `A` either way. `first`: the lower triangle of a
+/// Gram matrix `AᵀA` formed elsewhere (the NTK's structured assembly), used for the first pass in
+/// place of the `K·n²/2` Gram kernel; the check above applies to it the same way.
+fn cholesky_qr2_r(a: &DMatrix<f64>, first: Option<&[f64]>) -> Option<DMatrix<f64>> {
     use crate::linalg::kernels::{cholesky_lower, syrk_lower, trsm_right_lower_t, MatRef};
     let (k, n) = a.shape();
     let gram = |q: MatRef| {
@@ -323,7 +352,10 @@ fn cholesky_qr2_r(a: &DMatrix<f64>) -> Option<DMatrix<f64>> {
         syrk_lower(1.0, q, 0.0, &mut g, n);
         g
     };
-    let mut l1 = gram(MatRef::col_major(a.as_slice(), k, n, k));
+    let mut l1 = match first {
+        Some(g) => g[..n * n].to_vec(),
+        None => gram(MatRef::col_major(a.as_slice(), k, n, k)),
+    };
     cholesky_lower(&mut l1, n, n).ok()?;
     // The triangular solve works on L₁ stacked above A in one buffer (the layout the Cholesky
     // kernel solves its own panels in): Q₁ = A·L₁⁻ᵀ replaces A there.
@@ -463,28 +495,40 @@ mod tests {
                 }
             });
             let a = &u * s * v.transpose();
-            let got = cholesky_qr2_r(&a);
-            assert_eq!(got.is_some(), runs, "{k}×{n}, κ {kappa:e}");
-            let Some(r) = got else { continue };
-            // R is upper triangular and RᵀR = AᵀA to rounding.
-            for j in 0..n {
-                for i in j + 1..n {
-                    assert_eq!(r[(i, j)], 0.0);
-                }
+            // The first Gram given instead of formed: AᵀA with a relative perturbation of 1e-15
+            // per entry (an assembly's rounding, as the NTK's), which the second pass removes.
+            let mut given = (a.transpose() * &a).as_slice().to_vec();
+            for (i, g) in given.iter_mut().enumerate() {
+                *g *= 1.0 + 1e-15 * (((i * 37) % 11) as f64 - 5.0) / 5.0;
             }
-            let mut sv: Vec<f64> = r.singular_values().iter().copied().collect();
-            let mut hv: Vec<f64> = a
-                .clone()
-                .qr()
-                .r()
-                .singular_values()
-                .iter()
-                .copied()
-                .collect();
-            sv.sort_by(|x, y| y.total_cmp(x));
-            hv.sort_by(|x, y| y.total_cmp(x));
-            for (x, y) in sv.iter().zip(&hv) {
-                assert!((x - y).abs() <= 1e-13 * hv[0], "κ {kappa:e}: σ {x} vs {y}");
+            for first in [None, Some(&given[..])] {
+                let got = cholesky_qr2_r(&a, first);
+                assert_eq!(got.is_some(), runs, "{k}×{n}, κ {kappa:e}");
+                let Some(r) = got else { continue };
+                // R is upper triangular and RᵀR = AᵀA to rounding.
+                for j in 0..n {
+                    for i in j + 1..n {
+                        assert_eq!(r[(i, j)], 0.0);
+                    }
+                }
+                let mut sv: Vec<f64> = r.singular_values().iter().copied().collect();
+                let mut hv: Vec<f64> = a
+                    .clone()
+                    .qr()
+                    .r()
+                    .singular_values()
+                    .iter()
+                    .copied()
+                    .collect();
+                sv.sort_by(|x, y| y.total_cmp(x));
+                hv.sort_by(|x, y| y.total_cmp(x));
+                for (x, y) in sv.iter().zip(&hv) {
+                    assert!(
+                        (x - y).abs() <= 1e-13 * hv[0],
+                        "κ {kappa:e}, given Gram {}: σ {x} vs {y}",
+                        first.is_some()
+                    );
+                }
             }
         }
     }

@@ -302,6 +302,24 @@ impl Workspace {
         Ok(out)
     }
 
+    /// The lower triangle of the NTK `DDᵀ` (`QN × QN`, column-major; the strict upper triangle
+    /// unspecified) at the current point into `out`, by the structured assembly (see
+    /// [`crate::math::ntk`]), without forming `D`.
+    ///
+    /// Errors: [`Error::State`] before the first forward pass.
+    pub fn ntk_lower_into(&mut self, out: &mut Vec<f64>) -> Result<()> {
+        let net = self
+            .net
+            .as_ref()
+            .ok_or_else(|| Error::State("no evaluation point yet (call forward)".into()))?;
+        if !self.fast_ready {
+            self.fast.prepare(net, &self.fw);
+            self.fast_ready = true;
+        }
+        self.fast.derivs.ntk_lower(net, &self.theta, &self.fw, out);
+        Ok(())
+    }
+
     /// `D v ∈ R^{QN}` for `v ∈ R^K` (the output-layer velocity of `∂ₛθ = v`), from the dense `Dᵀ`.
     pub fn apply_d(&self, v: &[f64]) -> Vec<f64> {
         let v = DVector::from_column_slice(v);
