@@ -663,17 +663,21 @@ await test('outputs against t and the homotopy family: the adapted flow stays on
   await context.close();
 });
 
-await test('the bench M network (K = 4482, QN = 400) on the page: the adapted flow runs, no long task over 50 ms (steps/s printed)', async () => {
-  // The benchmark's M scenario: 2-64-64-2 tanh, 200 moons, init scale 3 (full rank at θ₀).
+// The benchmark's M scenario (2-64-64-2 tanh, 200 moons, init scale 3: full rank at θ₀) on the
+// page at full speed, with `integrator` (undefined: the page's default RK45), for 10 s: its
+// steps/s in the worker, s reached, evaluations per step and the spectrum's lag are figures.
+async function mOnPage(integrator, key) {
   const scenario = {
     seed: 1, data: { kind: 'moons', n: 200, noise: 0.1 },
     net: { widths: [2, 64, 64, 2], activation: 'tanh' }, init: { kind: 'gaussian', scale: 3 },
   };
+  if (integrator) scenario.integrator = integrator;
   const b64 = Buffer.from(JSON.stringify(scenario)).toString('base64url');
   const { page, context } = await open(`#scenario=${b64}&flows=adapted&speed=max&view=cost,outputs,spectrum`, { longtasks: true });
   await waitState(page, ['ready']);
   assert(await page.textContent('[data-testid=regime]').then((t) => /over/i.test(t)), 'regime badge is not "over"');
-  await page.waitForTimeout(500);
+  // Settle first (the previous test's page may still be torn down in the same renderer).
+  await page.waitForTimeout(2000);
   const t0 = await page.evaluate(() => performance.now());
   const c0 = await value(page, 'cost');
   await page.click('[data-testid=play]');
@@ -682,16 +686,27 @@ await test('the bench M network (K = 4482, QN = 400) on the page: the adapted fl
   const lane = (await page.evaluate(() => window.pullback.lanes()))[0];
   const tasks = (await page.evaluate(() => window.__longtasks)).filter((t) => t.start >= t0);
   const c1 = await value(page, 'cost');
-  figures.mPageAdaptedStepsPerSecond = Math.round(lane.steps_per_s * 10) / 10;
-  figures.mPageSteps = lane.steps;
-  figures.mPageSAfter10s = await value(page, 's');
-  figures.mPageLongtasksMs = tasks.map((t) => Math.round(t.duration));
-  // The spectrum (rank, σ, 𝒫) of the samples runs on a time budget in the worker: its lag.
-  figures.mPageSpectrumAgeS = lane.spectrum_age;
-  figures.mPageRankCell = await page.textContent('#lanes tbody tr .r');
+  figures[key] = {
+    adaptedStepsPerSecond: Math.round(lane.steps_per_s * 10) / 10,
+    steps: lane.steps,
+    evalsPerStep: Math.round((lane.evals / Math.max(lane.steps, 1)) * 100) / 100,
+    sAfter10s: await value(page, 's'),
+    longtasksMs: tasks.map((t) => Math.round(t.duration)),
+    // The spectrum (rank, σ, 𝒫) of the samples runs on a time budget in the worker: its lag.
+    spectrumAgeS: lane.spectrum_age,
+    rankCell: await page.textContent('#lanes tbody tr .r'),
+  };
   assert(lane.steps > 0 && c1 < c0, `M did not advance: ${lane.steps} steps, C ${c0} → ${c1}`);
-  assert(tasks.length === 0, `long tasks on the page while M runs: ${figures.mPageLongtasksMs.join(', ')} ms`);
+  assert(tasks.length === 0, `long tasks on the page while M runs: ${figures[key].longtasksMs.join(', ')} ms`);
   await context.close();
+}
+
+await test('the bench M network (K = 4482, QN = 400) on the page, RK45: the adapted flow runs, no long task over 50 ms (steps/s printed)', async () => {
+  await mOnPage(undefined, 'mPageRk45');
+});
+
+await test('the bench M network on the page with the benchmark\'s own integrator (RK4, h = 0.2): no long task over 50 ms (steps/s printed)', async () => {
+  await mOnPage({ kind: 'rk4', h: 0.2 }, 'mPageRk4');
 });
 
 await test('the bench Mr network (M at init scale 1: rank D = 364 < QN = 400) on the page: no long task over 50 ms (steps/s printed)', async () => {
