@@ -10,6 +10,7 @@ use crate::math::fast::{Fallback, FastSolver, SolveInfo, SolvePath, Solver};
 use crate::math::gram::GramSolver;
 use crate::math::model::{Model, DENSE_LIMIT};
 use crate::math::net::{Forward, Mlp, Pattern};
+use crate::math::ntk::Derivs;
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +112,10 @@ pub struct Workspace {
     scratch: Vec<f64>,
     pattern: Option<Pattern>,
 }
+
+/// What the matrix-free products read at the current point: network, prepared derivatives, `θ`,
+/// forward pass and `∇ₓC`.
+type AtPoint<'a> = (&'a Mlp, &'a mut Derivs, &'a [f64], &'a Forward, &'a [f64]);
 
 impl Workspace {
     /// A workspace whose field evaluations use `solver`.
@@ -287,18 +292,9 @@ impl Workspace {
     ///
     /// Errors: [`Error::State`] before the first forward pass.
     pub fn grad_theta_backprop(&mut self) -> Result<Vec<f64>> {
-        let net = self
-            .net
-            .as_ref()
-            .ok_or_else(|| Error::State("no evaluation point yet (call forward)".into()))?;
-        if !self.fast_ready {
-            self.fast.prepare(net, &self.fw);
-            self.fast_ready = true;
-        }
+        let (net, derivs, theta, fw, grad_x) = self.matrix_free()?;
         let mut out = vec![0.0; net.k()];
-        self.fast
-            .derivs
-            .vjp(net, &self.theta, &self.fw, &self.grad_x, &mut out);
+        derivs.vjp(net, theta, fw, grad_x, &mut out);
         Ok(out)
     }
 
@@ -308,6 +304,16 @@ impl Workspace {
     ///
     /// Errors: [`Error::State`] before the first forward pass.
     pub fn ntk_lower_into(&mut self, out: &mut Vec<f64>) -> Result<()> {
+        let (net, derivs, theta, fw, _) = self.matrix_free()?;
+        derivs.ntk_lower(net, theta, fw, out);
+        Ok(())
+    }
+
+    /// The derivatives' buffers prepared at the current point (once per point), with what their
+    /// products read: network, `θ`, forward pass and `∇ₓC`.
+    ///
+    /// Errors: [`Error::State`] before the first forward pass.
+    fn matrix_free(&mut self) -> Result<AtPoint<'_>> {
         let net = self
             .net
             .as_ref()
@@ -316,8 +322,13 @@ impl Workspace {
             self.fast.prepare(net, &self.fw);
             self.fast_ready = true;
         }
-        self.fast.derivs.ntk_lower(net, &self.theta, &self.fw, out);
-        Ok(())
+        Ok((
+            net,
+            &mut self.fast.derivs,
+            &self.theta,
+            &self.fw,
+            &self.grad_x,
+        ))
     }
 
     /// `D v ∈ R^{QN}` for `v ∈ R^K` (the output-layer velocity of `∂ₛθ = v`), from the dense `Dᵀ`.

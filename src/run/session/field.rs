@@ -106,16 +106,12 @@ impl FlowField {
             // math::gram); a singular drop's dominant unit comes from the θ-side singular vector,
             // which only the SVD gives: computed then, once.
             let (sigma, ug) = (sigma.to_vec(), ug.to_vec());
-            if let Some(u) = self.policy.update(&sigma, &ug, self.rank_rtol) {
-                let rtol = self.rank_rtol;
-                let unit = u.singular.and_then(|(i, _, _)| {
-                    self.ws.ensure_jacobian().ok()?;
-                    let svd = self.ws.svd(rtol).ok()?;
-                    let v: Vec<f64> = svd.theta_vectors().column(i).iter().copied().collect();
-                    crate::math::units::dominant(&self.model.net, &v)
-                });
-                self.update = Some((u, unit));
-            }
+            let (ws, rtol) = (&mut self.ws, self.rank_rtol);
+            self.update = decide(&mut self.policy, net, rtol, &sigma, &ug, |i| {
+                ws.ensure_jacobian().ok()?;
+                let svd = ws.svd(rtol).ok()?;
+                Some(svd.theta_vectors().column(i).iter().copied().collect())
+            });
         } else if self.last.rank.is_some() {
             let full = self.model.k().min(self.model.qn());
             if let Some(prev) = self.policy.certify_full() {
