@@ -15,7 +15,7 @@ use pullback::run::session::Session;
 fn underparametrized_random_starts_rest_at_positive_perpendicular_cost() {
     // Random starts whose orbits keep rank D = K throughout (asserted below: no rank change).
     // Other seeds drive a tanh unit into saturation, where D loses rank and the flow heads
-    // towards a singularity (see `RankPolicy` in src/math/flow.rs); Thm 5.1 does not speak about those.
+    // towards a singularity (see `RankPolicy` in src/math/rank.rs); Thm 5.1 does not speak about those.
     for seed in [2, 10, 13] {
         let mut sc = common::preset("under-stationary");
         sc.seed = seed;
