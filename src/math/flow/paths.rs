@@ -2,7 +2,7 @@
 //! NTK with Cholesky, conjugate gradients, the underparametrized normal equations), the Gram route
 //! where `D` lost rank, and the SVD fallbacks (the wide one keeps `Q` as reflectors).
 
-use super::{FieldStats, RankChoice, Workspace, CG_MAX_ITER};
+use super::{AtPoint, FieldStats, RankChoice, Workspace, CG_MAX_ITER};
 use crate::error::{Error, Result};
 use crate::linalg;
 use crate::linalg::kernels::{self, MatRef};
@@ -108,6 +108,23 @@ fn dense_apply_norm(dt: &DMatrix<f64>, v: &[f64], scratch: &mut Vec<f64>) -> f64
     linalg::norm(scratch)
 }
 
+/// The homotopy's blend through the network: `out` holds `−αD⁺g` and becomes
+/// `−(1−α)Dᵀg − αD⁺g` (one backprop); returns `|D·out|` (one forward-mode pass). The dense
+/// paths' twin is [`dense_blend`] with [`dense_apply_norm`].
+fn blend_matrix_free(at: AtPoint, alpha: f64, out: &mut [f64], scratch: &mut Vec<f64>) -> f64 {
+    let (net, derivs, theta, fw, grad_x) = at;
+    scratch.clear();
+    scratch.resize(out.len(), 0.0);
+    derivs.vjp(net, theta, fw, grad_x, scratch);
+    for (o, s) in out.iter_mut().zip(scratch.iter()) {
+        *o -= (1.0 - alpha) * s;
+    }
+    scratch.clear();
+    scratch.resize(grad_x.len(), 0.0);
+    derivs.jvp(net, theta, fw, out, scratch);
+    linalg::norm(scratch)
+}
+
 /// The fast paths ([`Solver::Auto`], [`Solver::MatrixFree`]) with their fallbacks.
 pub(super) fn eval_fast(
     alpha: f64,
@@ -186,16 +203,8 @@ pub(super) fn eval_fast(
                     (frob, linalg::norm(sol.u), info)
                 } else {
                     // −(1−α)Dᵀg − αD⁺g: one more backprop, and a forward-mode pass for |D∂ₛθ|.
-                    scratch.clear();
-                    scratch.resize(k, 0.0);
-                    fast.derivs.vjp(net, theta, fw, grad_x, scratch);
-                    for (o, s) in out.iter_mut().zip(scratch.iter()) {
-                        *o -= (1.0 - alpha) * s;
-                    }
-                    scratch.clear();
-                    scratch.resize(qn, 0.0);
-                    fast.derivs.jvp(net, theta, fw, out, scratch);
-                    (frob, linalg::norm(scratch), info)
+                    let at = (net, &mut fast.derivs, &theta[..], &*fw, &grad_x[..]);
+                    (frob, blend_matrix_free(at, alpha, out, scratch), info)
                 }
             }
             Err((why, _))
@@ -282,23 +291,14 @@ fn eval_gram(
         }
         Err((w, info)) => return fallback(w, info, alpha, ws, rank_rtol, choice, out),
     };
-    let (k, qn) = (net.k(), grad_x.len());
     for (o, v) in out.iter_mut().zip(&gram.v) {
         *o = -alpha * v;
     }
     let mut speed = alpha * linalg::norm(&gram.dv);
     let mut frob = 0.0;
     if alpha < 1.0 {
-        scratch.clear();
-        scratch.resize(k, 0.0);
-        fast.derivs.vjp(net, theta, fw, grad_x, scratch);
-        for (o, s) in out.iter_mut().zip(scratch.iter()) {
-            *o -= (1.0 - alpha) * s;
-        }
-        scratch.clear();
-        scratch.resize(qn, 0.0);
-        fast.derivs.jvp(net, theta, fw, out, scratch);
-        speed = linalg::norm(scratch);
+        let at = (net, &mut fast.derivs, &theta[..], &*fw, &grad_x[..]);
+        speed = blend_matrix_free(at, alpha, out, scratch);
         frob = gram.sigma.iter().map(|s| s * s).sum();
     }
     let (r, numerical) = gram.rank;
